@@ -1,0 +1,399 @@
+// Package rules is the guidance engine: a catalogue of rules, written as YAML
+// data with conditions in CEL, that analyses one tax calculation and writes
+// bilingual guidance about it.
+//
+// A catalogue is a directory (the default one is embedded from the top-level
+// rules/ folder): catalogue.yaml names it and gives its human version, each
+// other *.yaml file holds one rule (or a family under "rules:"), and
+// thresholds/YYYY-YY.yaml holds one tax year's allowances and limits with the
+// source of each. Load compiles every rule once; Evaluate is then safe to call
+// from many goroutines.
+package rules
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/open-assist/assist/internal/calc"
+)
+
+// ErrCatalogue is wrapped by every error Load returns.
+var ErrCatalogue = errors.New("rules: invalid catalogue")
+
+// Rule is one rule as written in YAML.
+type Rule struct {
+	ID          string         `yaml:"id"`
+	Version     int            `yaml:"version"`
+	Severity    Severity       `yaml:"severity"`
+	Description string         `yaml:"description"`
+	TaxYears    TaxYears       `yaml:"taxYears"`
+	ForEach     string         `yaml:"forEach"`
+	Params      map[string]any `yaml:"params"`
+	Variables   []Variable     `yaml:"variables"`
+	Condition   string         `yaml:"condition"`
+	Evidence    []Evidence     `yaml:"evidence"`
+	Path        string         `yaml:"path"`
+	EN          Content        `yaml:"en"`
+	CY          Content        `yaml:"cy"`
+	Links       []RuleLink     `yaml:"links"`
+	Cases       []Case         `yaml:"cases"`
+
+	file string // where it was read from, for errors
+}
+
+// TaxYears bounds the tax years a rule applies to; either end may be open.
+type TaxYears struct {
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+}
+
+// Variable is a named CEL expression, evaluated in order before the
+// condition and read as variables.NAME.
+type Variable struct {
+	Name string `yaml:"name"`
+	Expr string `yaml:"expr"`
+}
+
+// Evidence is a value the rule reports and its templates can show as {name}.
+type Evidence struct {
+	Name   string `yaml:"name"`
+	Expr   string `yaml:"expr"`
+	Format Format `yaml:"format"`
+}
+
+// Content is a rule's text in one language.
+type Content struct {
+	Title  string `yaml:"title"`
+	Body   string `yaml:"body"`
+	Action string `yaml:"action"`
+}
+
+// RuleLink is a GOV.UK page with its title in each language.
+type RuleLink struct {
+	URL string `yaml:"url"`
+	EN  string `yaml:"en"`
+	CY  string `yaml:"cy"`
+}
+
+// Case is a calculation a rule must (or must not) fire on.
+type Case struct {
+	Name string `yaml:"name"`
+	// Fires is how many messages the rule must give.
+	Fires int `yaml:"fires"`
+	// Evidence, when given, is what the first message's evidence must
+	// show, as its templates would print it.
+	Evidence map[string]string `yaml:"evidence"`
+	// Calculation is the document, written in YAML or JSON. metadata may be
+	// left out: the case's taxYear (default 2025-26) fills it in.
+	Calculation map[string]any `yaml:"calculation"`
+	TaxYear     string         `yaml:"taxYear"`
+}
+
+// CatalogueInfo names a catalogue (catalogue.yaml).
+type CatalogueInfo struct {
+	Name    string `yaml:"name"`
+	Version string `yaml:"version"`
+}
+
+// Threshold is one figure for one tax year, with where it comes from.
+type Threshold struct {
+	Value  float64 `yaml:"value"`
+	Source string  `yaml:"source"`
+}
+
+type thresholdFile struct {
+	TaxYear string               `yaml:"taxYear"`
+	Values  map[string]Threshold `yaml:"values"`
+}
+
+// Catalogue is a compiled rule set.
+type Catalogue struct {
+	info       CatalogueInfo
+	hash       string
+	rules      []*compiled // in evaluation order: severity, then id
+	thresholds map[string]map[string]Threshold
+	sources    map[string]map[string]string
+	limits     map[string]map[string]float64
+	messages   map[string]MessageText
+}
+
+// MessageText is a short bilingual description of one of the calculation's
+// own message ids (messages.yaml), used when a rule lists them.
+type MessageText struct {
+	EN string `yaml:"en"`
+	CY string `yaml:"cy"`
+}
+
+type compiled struct {
+	Rule
+	from, to  int // first years of the first and last tax years; 0 when open
+	forEach   cel.Program
+	vars      []cel.Program
+	condition cel.Program
+	evidence  []cel.Program
+	params    map[string]any
+}
+
+var idPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
+
+// Load reads and compiles the catalogue in fsys. Any problem in any file
+// fails the whole load: a service must not start on half a catalogue.
+func Load(fsys fs.FS) (*Catalogue, error) {
+	env, err := newEnv()
+	if err != nil {
+		return nil, fmt.Errorf("rules: cel environment: %w", err)
+	}
+	c := &Catalogue{
+		thresholds: map[string]map[string]Threshold{},
+		sources:    map[string]map[string]string{},
+		limits:     map[string]map[string]float64{},
+		messages:   map[string]MessageText{},
+	}
+	files, err := fs.Glob(fsys, "*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCatalogue, err)
+	}
+	yearFiles, _ := fs.Glob(fsys, "thresholds/*.yaml")
+	all := append(slices.Clone(files), yearFiles...)
+	sort.Strings(all)
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%w: no *.yaml files", ErrCatalogue)
+	}
+
+	h := sha256.New()
+	var problems []error
+	seen := map[string]string{}
+	for _, name := range all {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCatalogue, err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
+		h.Write(data)
+
+		switch {
+		case name == "catalogue.yaml":
+			if err := decodeStrict(data, &c.info); err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", name, err))
+			}
+		case name == "messages.yaml":
+			if err := decodeStrict(data, &c.messages); err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", name, err))
+			}
+		case strings.HasPrefix(name, "thresholds/"):
+			if err := c.addThresholds(name, data); err != nil {
+				problems = append(problems, err)
+			}
+		default:
+			rules, err := decodeRules(data)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", name, err))
+				continue
+			}
+			for _, r := range rules {
+				r.file = name
+				if prev, dup := seen[r.ID]; dup {
+					problems = append(problems, fmt.Errorf("%s: rule %s is already defined in %s", name, r.ID, prev))
+					continue
+				}
+				seen[r.ID] = name
+				cr, errs := compileRule(env, r)
+				problems = append(problems, errs...)
+				if cr != nil {
+					c.rules = append(c.rules, cr)
+				}
+			}
+		}
+	}
+	if c.info.Version == "" {
+		problems = append(problems, errors.New("catalogue.yaml: version is missing"))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w:\n%w", ErrCatalogue, errors.Join(problems...))
+	}
+	c.hash = hex.EncodeToString(h.Sum(nil))[:12]
+	sort.Slice(c.rules, func(i, j int) bool {
+		a, b := c.rules[i], c.rules[j]
+		if a.Severity.rank() != b.Severity.rank() {
+			return a.Severity.rank() < b.Severity.rank()
+		}
+		return a.ID < b.ID
+	})
+	return c, nil
+}
+
+// Version is the human version from catalogue.yaml and a hash of every file's
+// content: two catalogues with the same Version give the same results.
+func (c *Catalogue) Version() string { return c.info.Version + "+" + c.hash }
+
+// Rules returns the rules in evaluation order.
+func (c *Catalogue) Rules() []Rule {
+	out := make([]Rule, len(c.rules))
+	for i, r := range c.rules {
+		out[i] = r.Rule
+	}
+	return out
+}
+
+// Thresholds returns the figures for a tax year, with their sources.
+func (c *Catalogue) Thresholds(taxYear string) map[string]Threshold {
+	return c.thresholds[taxYear]
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	return dec.Decode(v)
+}
+
+// decodeRules reads a file holding one rule, or a family under "rules:".
+func decodeRules(data []byte) ([]Rule, error) {
+	var probe map[string]any
+	if err := yaml.Unmarshal(data, &probe); err != nil {
+		return nil, err
+	}
+	if _, family := probe["rules"]; family {
+		var f struct {
+			Rules []Rule `yaml:"rules"`
+		}
+		if err := decodeStrict(data, &f); err != nil {
+			return nil, err
+		}
+		return f.Rules, nil
+	}
+	var r Rule
+	if err := decodeStrict(data, &r); err != nil {
+		return nil, err
+	}
+	return []Rule{r}, nil
+}
+
+func (c *Catalogue) addThresholds(name string, data []byte) error {
+	var f thresholdFile
+	if err := decodeStrict(data, &f); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	want := strings.TrimSuffix(path.Base(name), ".yaml")
+	if f.TaxYear != want {
+		return fmt.Errorf("%s: taxYear %q does not match the file name", name, f.TaxYear)
+	}
+	if _, err := calc.ParseTaxYear(f.TaxYear); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	limits := map[string]float64{}
+	for k, t := range f.Values {
+		if !strings.HasPrefix(t.Source, "https://") {
+			return fmt.Errorf("%s: %s has no https source", name, k)
+		}
+		limits[k] = t.Value
+	}
+	c.thresholds[f.TaxYear] = f.Values
+	c.limits[f.TaxYear] = limits
+	return nil
+}
+
+func compileRule(env *cel.Env, r Rule) (*compiled, []error) {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", r.file, r.ID, fmt.Sprintf(format, args...)))
+	}
+	if !idPattern.MatchString(r.ID) {
+		bad("id must be UPPER_SNAKE")
+	}
+	if r.Severity.rank() > 3 {
+		bad("severity %q is not one of block, check, opportunity, info", r.Severity)
+	}
+	cr := &compiled{Rule: r, params: map[string]any{}}
+	var err error
+	if cr.from, err = yearBound(r.TaxYears.From); err != nil {
+		bad("taxYears.from: %v", err)
+	}
+	if cr.to, err = yearBound(r.TaxYears.To); err != nil {
+		bad("taxYears.to: %v", err)
+	}
+	for k, v := range r.Params {
+		switch n := v.(type) {
+		case int:
+			cr.params[k] = float64(n)
+		case float64, string, bool:
+			cr.params[k] = n
+		default:
+			bad("params.%s must be a number, a string or a boolean", k)
+		}
+	}
+	prog := func(what, expr string) cel.Program {
+		if strings.TrimSpace(expr) == "" {
+			bad("%s is empty", what)
+			return nil
+		}
+		ast, iss := env.Compile(expr)
+		if iss.Err() != nil {
+			bad("%s: %v", what, iss.Err())
+			return nil
+		}
+		p, err := env.Program(ast,
+			cel.EvalOptions(cel.OptOptimize),
+			cel.CostLimit(costLimit),
+			cel.InterruptCheckFrequency(100),
+		)
+		if err != nil {
+			bad("%s: %v", what, err)
+			return nil
+		}
+		return p
+	}
+	if r.ForEach != "" {
+		cr.forEach = prog("forEach", r.ForEach)
+	}
+	names := map[string]bool{}
+	for i, v := range r.Variables {
+		if v.Name == "" || names[v.Name] {
+			bad("variables[%d] needs a unique name", i)
+		}
+		names[v.Name] = true
+		cr.vars = append(cr.vars, prog("variables."+v.Name, v.Expr))
+	}
+	cr.condition = prog("condition", r.Condition)
+	names = map[string]bool{}
+	for i, e := range r.Evidence {
+		if e.Name == "" || names[e.Name] || builtinPlaceholders[e.Name] {
+			bad("evidence[%d] needs a unique name that is not nino, taxYear or calculationId", i)
+		}
+		names[e.Name] = true
+		if !e.Format.valid() {
+			bad("evidence %s: unknown format %q", e.Name, e.Format)
+		}
+		cr.evidence = append(cr.evidence, prog("evidence."+e.Name, e.Expr))
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return cr, nil
+}
+
+// costLimit bounds one expression's work: far above what any rule over a real
+// calculation needs, far below what would stall a request.
+const costLimit = 1_000_000
+
+func yearBound(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return calc.ParseTaxYear(s)
+}
+
+func (r *compiled) appliesTo(startYear int) bool {
+	return (r.from == 0 || startYear >= r.from) && (r.to == 0 || startYear <= r.to)
+}

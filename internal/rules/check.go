@@ -1,0 +1,262 @@
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/open-assist/assist/internal/calc"
+)
+
+// Problem is something wrong with a rule that Load does not already refuse.
+type Problem struct {
+	RuleID string
+	Text   string
+}
+
+func (p Problem) String() string { return p.RuleID + ": " + p.Text }
+
+var limitRef = regexp.MustCompile(`\blimits\.([A-Za-z0-9_]+)`)
+
+// Check lints a loaded catalogue for what a content designer can get wrong:
+// missing Welsh, text HMRC's contract would reject, placeholders that cannot
+// resolve, links that are not https, thresholds missing for a tax year the
+// rule covers, and rules without cases on both sides.
+func (c *Catalogue) Check() []Problem {
+	var ps []Problem
+	for _, r := range c.rules {
+		add := func(format string, args ...any) {
+			ps = append(ps, Problem{RuleID: r.ID, Text: fmt.Sprintf(format, args...)})
+		}
+		known := map[string]bool{}
+		for k := range builtinPlaceholders {
+			known[k] = true
+		}
+		for _, e := range r.Evidence {
+			known[e.Name] = true
+		}
+		if strings.TrimSpace(r.Description) == "" {
+			add("description is missing")
+		}
+		if r.Path == "" {
+			add("path is missing")
+		}
+		for _, name := range placeholders(r.Path) {
+			if !known[name] {
+				add("path: placeholder {%s} is not evidence or a built-in", name)
+			}
+		}
+		for _, lc := range []struct {
+			lang    Lang
+			content Content
+		}{{English, r.EN}, {Welsh, r.CY}} {
+			fields := map[string]string{"title": lc.content.Title, "body": lc.content.Body, "action": lc.content.Action}
+			for _, f := range []string{"title", "body", "action"} {
+				checkText(add, known, fmt.Sprintf("%s.%s", lc.lang, f), fields[f], lc.lang)
+			}
+		}
+		if n := len(r.Links); n < 1 || n > 3 {
+			add("has %d links, want 1 to 3", n)
+		}
+		for i, l := range r.Links {
+			u, err := url.Parse(l.URL)
+			if err != nil || u.Scheme != "https" || u.Host == "" {
+				add("links[%d]: %q is not an https URL", i, l.URL)
+			}
+			checkText(add, nil, fmt.Sprintf("links[%d].en", i), l.EN, English)
+			checkText(add, nil, fmt.Sprintf("links[%d].cy", i), l.CY, Welsh)
+		}
+		fires, quiet := false, false
+		for _, cs := range r.Cases {
+			if cs.Fires > 0 {
+				fires = true
+			} else {
+				quiet = true
+			}
+		}
+		if !fires || !quiet {
+			add("needs at least one case it fires on and one it does not")
+		}
+		c.checkLimits(r, add)
+	}
+	for id, t := range c.messages {
+		add := func(format string, args ...any) {
+			ps = append(ps, Problem{RuleID: "messages.yaml", Text: fmt.Sprintf(format, args...)})
+		}
+		checkText(add, nil, id+".en", t.EN, English)
+		checkText(add, nil, id+".cy", t.CY, Welsh)
+	}
+	return ps
+}
+
+func (c *Catalogue) checkLimits(r *compiled, add func(string, ...any)) {
+	exprs := []string{r.ForEach, r.Condition}
+	for _, v := range r.Variables {
+		exprs = append(exprs, v.Expr)
+	}
+	for _, e := range r.Evidence {
+		exprs = append(exprs, e.Expr)
+	}
+	used := map[string]bool{}
+	for _, e := range exprs {
+		for _, m := range limitRef.FindAllStringSubmatch(e, -1) {
+			used[m[1]] = true
+		}
+	}
+	years := make([]string, 0, len(c.limits))
+	for y := range c.limits {
+		years = append(years, y)
+	}
+	sort.Strings(years)
+	for _, y := range years {
+		start, _ := calc.ParseTaxYear(y)
+		if !r.appliesTo(start) {
+			continue
+		}
+		for name := range used {
+			if _, ok := c.limits[y][name]; !ok {
+				add("reads limits.%s, which thresholds/%s.yaml does not give", name, y)
+			}
+		}
+	}
+}
+
+func placeholders(s string) []string {
+	var out []string
+	for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// checkText checks one template: present, resolvable, and within HMRC's
+// characters once its placeholders are filled.
+func checkText(add func(string, ...any), known map[string]bool, where, text string, lang Lang) {
+	if strings.TrimSpace(text) == "" {
+		add("%s is missing", where)
+		return
+	}
+	if known != nil {
+		for _, name := range placeholders(text) {
+			if !known[name] {
+				add("%s: placeholder {%s} is not evidence or a built-in", where, name)
+			}
+		}
+	}
+	filled := placeholder.ReplaceAllString(text, "x")
+	if bad := badCharacters(filled, lang); len(bad) > 0 {
+		add("%s: characters HMRC's API does not allow: %q", where, string(bad))
+	}
+	if len(filled) > maxTextLen {
+		add("%s: longer than %d characters", where, maxTextLen)
+	}
+}
+
+// CaseResult is the outcome of one rule case.
+type CaseResult struct {
+	RuleID string
+	Case   string
+	// Err is nil when the case passed.
+	Err error
+}
+
+// caseCalculationID fills in metadata for cases that leave it out.
+const caseCalculationID = "00000000-0000-4000-8000-000000000000"
+
+// RunCases runs every rule's own cases: each calculation is decoded as a real
+// one would be, the rule is evaluated on it alone, and the number of messages,
+// the evidence asked for, and the rendering in both languages are checked.
+func (c *Catalogue) RunCases(ctx context.Context) []CaseResult {
+	var out []CaseResult
+	for _, r := range c.rules {
+		for i, cs := range r.Cases {
+			name := cs.Name
+			if name == "" {
+				name = fmt.Sprintf("case %d", i+1)
+			}
+			out = append(out, CaseResult{RuleID: r.ID, Case: name, Err: c.runCase(ctx, r, cs)})
+		}
+	}
+	return out
+}
+
+func (c *Catalogue) runCase(ctx context.Context, r *compiled, cs Case) error {
+	doc := map[string]any{}
+	for k, v := range cs.Calculation {
+		doc[k] = v
+	}
+	if _, ok := doc["metadata"]; !ok {
+		ty := cs.TaxYear
+		if ty == "" {
+			ty = "2025-26"
+		}
+		doc["metadata"] = map[string]any{"taxYear": ty, "calculationId": caseCalculationID}
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("calculation: %w", err)
+	}
+	calculation, err := calc.Decode(data)
+	if err != nil {
+		return err
+	}
+	findings, ruleErrs, err := c.evaluate(ctx, calculation, []*compiled{r})
+	if err != nil {
+		return err
+	}
+	if len(ruleErrs) > 0 {
+		return fmt.Errorf("rule failed: %s", ruleErrs[0].Error)
+	}
+	if len(findings) != cs.Fires {
+		return fmt.Errorf("fired %d times, want %d", len(findings), cs.Fires)
+	}
+	for _, lang := range []Lang{English, Welsh} {
+		for _, f := range findings {
+			m, err := c.render(f, calculation, lang)
+			if err != nil {
+				return fmt.Errorf("%s: %w", lang, err)
+			}
+			for _, text := range append([]string{m.Title, m.Body, m.Action}, linkTitles(m.Links)...) {
+				if bad := badCharacters(text, lang); len(bad) > 0 {
+					return fmt.Errorf("%s: rendered text has characters HMRC's API does not allow: %q in %q", lang, string(bad), text)
+				}
+			}
+		}
+	}
+	if len(cs.Evidence) > 0 {
+		if len(findings) == 0 {
+			return fmt.Errorf("evidence given but the case does not fire")
+		}
+		for name, want := range cs.Evidence {
+			var e *Evidence
+			for i := range r.Evidence {
+				if r.Evidence[i].Name == name {
+					e = &r.Evidence[i]
+				}
+			}
+			if e == nil {
+				return fmt.Errorf("evidence %s is not one the rule reports", name)
+			}
+			got, _, err := c.format(e.Format, findings[0].evidence[name], English)
+			if err != nil {
+				return fmt.Errorf("evidence %s: %w", name, err)
+			}
+			if got != want {
+				return fmt.Errorf("evidence %s = %q, want %q", name, got, want)
+			}
+		}
+	}
+	return nil
+}
+
+func linkTitles(ls []Link) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Title
+	}
+	return out
+}

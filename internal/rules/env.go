@@ -1,0 +1,104 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"github.com/google/cel-go/ext"
+)
+
+// The variables every rule expression can read. Amounts from the calculation
+// are CEL doubles (pounds): write thresholds as 1000.0 in arithmetic, or read
+// them from limits or params, which are doubles too.
+const (
+	varMetadata    = "metadata"    // the calculation's metadata object
+	varInputs      = "inputs"      // the calculation's inputs object ({} when absent)
+	varCalculation = "calculation" // the calculation's calculation object ({} when absent)
+	varMessages    = "messages"    // the calculation's messages object ({} when absent)
+	varMessageIDs  = "messageIds"  // ids of all info, warning and error messages
+	varTaxYear     = "taxYear"     // "2025-26"
+	varIsFinal     = "isFinal"     // a final declaration, or a calculation made to finalise or amend
+	varNINO        = "nino"
+	varLimits      = "limits"    // the tax year's thresholds, from thresholds/YYYY-YY.yaml
+	varParams      = "params"    // the rule's own tuning values
+	varVariables   = "variables" // the rule's named variables, in order
+	varItem        = "item"      // the list element a forEach rule is looking at
+)
+
+// newEnv builds the one CEL environment every rule compiles in.
+func newEnv() (*cel.Env, error) {
+	dynMap := cel.MapType(cel.StringType, cel.DynType)
+	return cel.NewEnv(
+		cel.Variable(varMetadata, dynMap),
+		cel.Variable(varInputs, dynMap),
+		cel.Variable(varCalculation, dynMap),
+		cel.Variable(varMessages, dynMap),
+		cel.Variable(varMessageIDs, cel.ListType(cel.StringType)),
+		cel.Variable(varTaxYear, cel.StringType),
+		cel.Variable(varIsFinal, cel.BoolType),
+		cel.Variable(varNINO, cel.StringType),
+		cel.Variable(varLimits, cel.MapType(cel.StringType, cel.DoubleType)),
+		cel.Variable(varParams, dynMap),
+		cel.Variable(varVariables, dynMap),
+		cel.Variable(varItem, cel.DynType),
+		cel.OptionalTypes(),
+		cel.CrossTypeNumericComparisons(true),
+		ext.Strings(),
+		ext.Math(),
+		ext.Lists(),
+		cel.Lib(assistLib{}),
+	)
+}
+
+// assistLib adds the few functions rules need that CEL lacks.
+type assistLib struct{}
+
+func (assistLib) CompileOptions() []cel.EnvOption {
+	return []cel.EnvOption{
+		// sum(list) adds up a list of amounts; an empty list sums to 0.0.
+		cel.Function("sum",
+			cel.Overload("sum_list", []*cel.Type{cel.ListType(cel.DynType)}, cel.DoubleType,
+				cel.UnaryBinding(sumList))),
+		// num(x) is x as a double, for amounts that may be whole numbers in
+		// params written without a decimal point.
+		cel.Function("num",
+			cel.Overload("num_dyn", []*cel.Type{cel.DynType}, cel.DoubleType,
+				cel.UnaryBinding(toDouble))),
+	}
+}
+
+func (assistLib) ProgramOptions() []cel.ProgramOption { return nil }
+
+func sumList(v ref.Val) ref.Val {
+	l, ok := v.(traits.Lister)
+	if !ok {
+		return types.NoSuchOverloadErr()
+	}
+	total := 0.0
+	it := l.Iterator()
+	for it.HasNext() == types.True {
+		d := toDouble(it.Next())
+		if types.IsError(d) {
+			return d
+		}
+		total += float64(d.(types.Double))
+	}
+	return types.Double(total)
+}
+
+func toDouble(v ref.Val) ref.Val {
+	switch n := v.(type) {
+	case types.Double:
+		return n
+	case types.Int:
+		return types.Double(n)
+	case types.Uint:
+		return types.Double(n)
+	case *types.Err:
+		return n
+	}
+	return types.NewErr("not a number: %s", fmt.Sprint(v.Value()))
+}
