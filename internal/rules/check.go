@@ -45,11 +45,7 @@ func (c *Catalogue) Check() []Problem {
 		if r.Path == "" {
 			add("path is missing")
 		}
-		for _, name := range placeholders(r.Path) {
-			if !known[name] {
-				add("path: placeholder {%s} is not evidence or a built-in", name)
-			}
-		}
+		checkText(add, known, "path", r.Path, English)
 		for _, lc := range []struct {
 			lang    Lang
 			content Content
@@ -67,6 +63,7 @@ func (c *Catalogue) Check() []Problem {
 			if err != nil || u.Scheme != "https" || u.Host == "" {
 				add("links[%d]: %q is not an https URL", i, l.URL)
 			}
+			checkText(add, nil, fmt.Sprintf("links[%d].url", i), l.URL, English)
 			checkText(add, nil, fmt.Sprintf("links[%d].en", i), l.EN, English)
 			checkText(add, nil, fmt.Sprintf("links[%d].cy", i), l.CY, Welsh)
 		}
@@ -220,7 +217,7 @@ func (c *Catalogue) runCase(ctx context.Context, r *compiled, cs Case) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", lang, err)
 			}
-			for _, text := range append([]string{m.Title, m.Body, m.Action}, linkTitles(m.Links)...) {
+			for _, text := range append([]string{m.Title, m.Body, m.Action, m.Path}, linkTitles(m.Links)...) {
 				if bad := badCharacters(text, lang); len(bad) > 0 {
 					return fmt.Errorf("%s: rendered text has characters HMRC's API does not allow: %q in %q", lang, string(bad), text)
 				}

@@ -57,7 +57,7 @@ func (c *Catalogue) render(f finding, doc *calc.Calculation, lang Lang) (Message
 	shown["calculationId"] = doc.CalculationID
 	shown["nino"] = doc.NINO
 	if doc.NINO == "" {
-		shown["nino"] = "{nino}"
+		shown["nino"] = "[nino]" // HMRC's own placeholder style: the path stays valid
 	}
 
 	content := r.EN
