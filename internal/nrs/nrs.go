@@ -1,0 +1,217 @@
+// Package nrs builds and sends records to HMRC's non-repudiation store (NRS):
+// proof that a customer was shown a report, or acknowledged it.
+//
+// The wire contract is the one HMRC's own Self Assessment Assist uses
+// (POST {base}/submission with an X-API-Key header), with two deliberate
+// differences: no bearer token is ever copied into a record (HMRC's copies
+// the Authorization header into userAuthToken and headerData), and the
+// timestamp is real UTC. Sending is one attempt: retrying, and keeping the
+// record until it is delivered, is the outbox's job. Submit says whether a
+// failure is worth retrying.
+package nrs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The notable events this service records.
+const (
+	EventReportGenerated    = "saa-report-generated"
+	EventReportAcknowledged = "saa-report-acknowledged"
+)
+
+// BusinessID identifies Self Assessment Assist to NRS.
+const BusinessID = "saa"
+
+// IdempotencyHeader carries a key that is the same on every attempt to send
+// one record, so the receiver can drop duplicates.
+const IdempotencyHeader = "Idempotency-Key"
+
+// Submission is the body NRS takes.
+type Submission struct {
+	Payload  string   `json:"payload"`
+	Metadata Metadata `json:"metadata"`
+}
+
+// Metadata describes the payload.
+type Metadata struct {
+	BusinessID              string            `json:"businessId"`
+	NotableEvent            string            `json:"notableEvent"`
+	PayloadContentType      string            `json:"payloadContentType"`
+	PayloadSha256Checksum   string            `json:"payloadSha256Checksum"`
+	UserSubmissionTimestamp string            `json:"userSubmissionTimestamp"`
+	IdentityData            Identity          `json:"identityData"`
+	HeaderData              map[string]string `json:"headerData"`
+	SearchKeys              SearchKeys        `json:"searchKeys"`
+}
+
+// Identity is who made the request.
+type Identity struct {
+	AffinityGroup   string   `json:"affinityGroup"` // Individual or Agent
+	NINO            string   `json:"nino,omitempty"`
+	ARN             string   `json:"agentReferenceNumber,omitempty"`
+	Enrolments      []string `json:"enrolments"`
+	ConfidenceLevel int      `json:"confidenceLevel,omitempty"`
+}
+
+// SearchKeys let a record be found again.
+type SearchKeys struct {
+	ReportID string `json:"reportId"`
+}
+
+// secretHeaders are never recorded, whatever their case.
+var secretHeaders = map[string]bool{
+	"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true, "x-api-key": true,
+}
+
+// HeaderData keeps the first value of each request header, leaving out
+// credentials and cookies.
+func HeaderData(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for name, values := range h {
+		if secretHeaders[strings.ToLower(name)] || len(values) == 0 {
+			continue
+		}
+		out[name] = values[0]
+	}
+	return out
+}
+
+// NewSubmission builds the record for one event. payload is the exact bytes
+// the customer was sent (for an acknowledgement, {"reportId":...}).
+func NewSubmission(event string, payload []byte, at time.Time, who Identity, headers http.Header, reportID string) Submission {
+	sum := sha256.Sum256(payload)
+	if who.Enrolments == nil {
+		who.Enrolments = []string{}
+	}
+	return Submission{
+		Payload: base64.StdEncoding.EncodeToString(payload),
+		Metadata: Metadata{
+			BusinessID:              BusinessID,
+			NotableEvent:            event,
+			PayloadContentType:      "application/json",
+			PayloadSha256Checksum:   hex.EncodeToString(sum[:]),
+			UserSubmissionTimestamp: at.UTC().Format("2006-01-02T15:04:05Z"),
+			IdentityData:            who,
+			HeaderData:              HeaderData(headers),
+			SearchKeys:              SearchKeys{ReportID: reportID},
+		},
+	}
+}
+
+// AcknowledgementPayload is the payload recorded when a report is acknowledged.
+func AcknowledgementPayload(reportID string) []byte {
+	b, _ := json.Marshal(struct {
+		ReportID string `json:"reportId"`
+	}{reportID})
+	return b
+}
+
+// Error is a failed submission.
+type Error struct {
+	// Status is the HTTP status, or 0 when no response came.
+	Status int
+	// Retryable is true for 5xx, 408, 429 and transport failures.
+	Retryable bool
+	// RetryAfter is what the receiver asked for, or 0.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("nrs: status %d: %v", e.Status, e.Err)
+	}
+	return fmt.Sprintf("nrs: %v", e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Client sends submissions.
+type Client struct {
+	url    string // the full submission URL
+	apiKey string
+	http   *http.Client
+}
+
+// NewClient sends to baseURL + "/submission" with the given API key.
+func NewClient(baseURL, apiKey string, hc *http.Client) (*Client, error) {
+	if baseURL == "" {
+		return nil, errors.New("nrs: no URL")
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{url: strings.TrimSuffix(baseURL, "/") + "/submission", apiKey: apiKey, http: hc}, nil
+}
+
+// Submit makes one attempt and returns NRS's submission id. Failures are
+// *Error.
+func (c *Client) Submit(ctx context.Context, s Submission, idempotencyKey string) (string, error) {
+	body, err := json.Marshal(s)
+	if err != nil {
+		return "", &Error{Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return "", &Error{Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", c.apiKey)
+	req.Header.Set(IdempotencyHeader, idempotencyKey)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", &Error{Retryable: ctx.Err() == nil, Err: err}
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return "", &Error{
+			Status:     resp.StatusCode,
+			Retryable:  RetryableStatus(resp.StatusCode),
+			RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			Err:        fmt.Errorf("%s", strings.TrimSpace(string(data))),
+		}
+	}
+	var ok struct {
+		NRSubmissionID string `json:"nrSubmissionId"`
+	}
+	if err := json.Unmarshal(data, &ok); err != nil || ok.NRSubmissionID == "" {
+		// Accepted but unreadable: the record may be stored, so retrying
+		// is safe (the idempotency key dedupes) and losing it is not.
+		return "", &Error{Status: resp.StatusCode, Retryable: true, Err: errors.New("response has no nrSubmissionId")}
+	}
+	return ok.NRSubmissionID, nil
+}
+
+// RetryableStatus tells whether a status is worth another attempt.
+func RetryableStatus(status int) bool {
+	return status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+}
+
+// RetryAfter reads a Retry-After header (seconds or an HTTP date); 0 when
+// absent or unreadable.
+func RetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

@@ -1,0 +1,153 @@
+package nrs
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The payloads and checksums HMRC's own service pins in its tests.
+func TestNewSubmissionMatchesHMRCChecksums(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		payload, checksum string
+	}{
+		{
+			`{"reportId":"db741dff-4054-478e-88d2-5993e925c7ab","messages":[{"title":"Turnover and cost of sales","body":"Your cost of sales is greater than income","action":"Please read our guidance","links":[{"title":"Our guidance","url":"https://www.gov.uk/expenses-if-youre-self-employed"}],"path":"general/total_declared_turnover"}],"nino":"nino","taxYear":"2021-22","calculationId":"99d758f6-c4be-4339-804e-f79cf0610d4f","correlationId":"e43264c5-5301-4ece-b3d3-1e8a8dd93b4b"}`,
+			"346b1569969634b9cf0cba5317394fb08bfe7efef6f2b69f0a240b776794cb19",
+		},
+		{string(AcknowledgementPayload("12345")), "eb6b96e57239c4605bd34ab5ea3dec01707ae960794d647ca50818efcebe6429"},
+	}
+	at := time.Date(2026, 11, 25, 10, 11, 12, 999, time.FixedZone("BST", 3600))
+	for _, tc := range tests {
+		s := NewSubmission(EventReportGenerated, []byte(tc.payload), at, Identity{AffinityGroup: "Individual", NINO: "AA123456A"}, nil, "r1")
+		if s.Metadata.PayloadSha256Checksum != tc.checksum {
+			t.Errorf("checksum = %s, want %s", s.Metadata.PayloadSha256Checksum, tc.checksum)
+		}
+		if got, _ := base64.StdEncoding.DecodeString(s.Payload); string(got) != tc.payload {
+			t.Errorf("payload round trip = %s", got)
+		}
+		if s.Metadata.UserSubmissionTimestamp != "2026-11-25T09:11:12Z" {
+			t.Errorf("timestamp = %s, want UTC to the second", s.Metadata.UserSubmissionTimestamp)
+		}
+	}
+	if got := base64.StdEncoding.EncodeToString(AcknowledgementPayload("12345")); got != "eyJyZXBvcnRJZCI6IjEyMzQ1In0=" {
+		t.Errorf("acknowledgement payload = %s", got)
+	}
+}
+
+func TestHeaderDataNeverKeepsCredentials(t *testing.T) {
+	t.Parallel()
+	h := http.Header{}
+	h.Set("Authorization", "Bearer secret")
+	h["authorization"] = []string{"Bearer secret2"}
+	h.Set("Cookie", "a=b")
+	h.Set("X-Api-Key", "k")
+	h.Set("Gov-Client-Device-ID", "dev")
+	h.Add("Accept", "application/vnd.hmrc.1.0+json")
+	h.Add("Accept", "second")
+	got := HeaderData(h)
+	b, _ := json.Marshal(got)
+	if strings.Contains(string(b), "secret") || strings.Contains(string(b), "a=b") || len(got) != 2 {
+		t.Errorf("HeaderData = %s, want only the two safe headers", b)
+	}
+	if got["Accept"] != "application/vnd.hmrc.1.0+json" {
+		t.Errorf("Accept = %q, want the first value", got["Accept"])
+	}
+}
+
+func TestSubmit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		status     int
+		body       string
+		retryAfter string
+		wantID     string
+		retryable  bool
+		wantWait   time.Duration
+	}{
+		{"accepted", 202, `{"nrSubmissionId":"abc"}`, "", "abc", false, 0},
+		{"server_error", 503, `down`, "7", "", true, 7 * time.Second},
+		{"timeout", 408, ``, "", "", true, 0},
+		{"throttled", 429, ``, "2", "", true, 2 * time.Second},
+		{"bad_request", 400, `bad`, "", "", false, 0},
+		{"unauthorised", 401, ``, "", "", false, 0},
+		{"accepted_without_id", 200, `{}`, "", "", true, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var gotKey, gotAPIKey, gotPath string
+			var gotBody Submission
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gotKey, gotAPIKey, gotPath = r.Header.Get(IdempotencyHeader), r.Header.Get("X-API-Key"), r.URL.Path
+				_ = json.NewDecoder(r.Body).Decode(&gotBody)
+				if tc.retryAfter != "" {
+					w.Header().Set("Retry-After", tc.retryAfter)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c, err := NewClient(srv.URL+"/", "key-1", srv.Client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := NewSubmission(EventReportAcknowledged, AcknowledgementPayload("r1"), time.Now(), Identity{AffinityGroup: "Agent", ARN: "AARN1234567"}, nil, "r1")
+			id, err := c.Submit(context.Background(), s, "idem-1")
+			if gotKey != "idem-1" || gotAPIKey != "key-1" || gotPath != "/submission" || gotBody.Metadata.NotableEvent != EventReportAcknowledged {
+				t.Errorf("request: key %q api key %q path %q event %q", gotKey, gotAPIKey, gotPath, gotBody.Metadata.NotableEvent)
+			}
+			if id != tc.wantID {
+				t.Errorf("Submit() id = %q, want %q", id, tc.wantID)
+			}
+			if tc.wantID != "" {
+				if err != nil {
+					t.Errorf("Submit() error = %v", err)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Retryable != tc.retryable || e.RetryAfter != tc.wantWait {
+				t.Errorf("Submit() error = %#v, want retryable %v after %v", err, tc.retryable, tc.wantWait)
+			}
+		})
+	}
+}
+
+func TestSubmitTransportFailureIsRetryable(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // nothing listens any more
+	c, _ := NewClient(srv.URL, "k", nil)
+	_, err := c.Submit(context.Background(), Submission{}, "k")
+	var e *Error
+	if !errors.As(err, &e) || !e.Retryable || e.Status != 0 {
+		t.Errorf("Submit(closed server) = %v, want a retryable transport error", err)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := map[string]time.Duration{
+		"":                              0,
+		"5":                             5 * time.Second,
+		"-1":                            0,
+		"soon":                          0,
+		"Thu, 01 Jan 2026 00:00:30 GMT": 30 * time.Second,
+		"Wed, 31 Dec 2025 00:00:30 GMT": 0,
+	}
+	for in, want := range tests {
+		if got := RetryAfter(in, now); got != want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
