@@ -2,7 +2,7 @@
 // proof that a customer was shown a report, or acknowledged it.
 //
 // The wire contract is the one HMRC's own Self Assessment Assist uses
-// (POST {base}/submission with an X-API-Key header), with two deliberate
+// (a JSON POST with an X-API-Key header), with two deliberate
 // differences: no bearer token is ever copied into a record (HMRC's copies
 // the Authorization header into userAuthToken and headerData), and the
 // timestamp is real UTC. Sending is one attempt: retrying, and keeping the
@@ -141,20 +141,21 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Client sends submissions.
 type Client struct {
-	url    string // the full submission URL
+	url    string // where submissions are posted, as configured
 	apiKey string
 	http   *http.Client
 }
 
-// NewClient sends to baseURL + "/submission" with the given API key.
-func NewClient(baseURL, apiKey string, hc *http.Client) (*Client, error) {
-	if baseURL == "" {
+// NewClient posts submissions to url (HMRC's is {host}/submission) with the
+// given API key.
+func NewClient(url, apiKey string, hc *http.Client) (*Client, error) {
+	if url == "" {
 		return nil, errors.New("nrs: no URL")
 	}
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{url: strings.TrimSuffix(baseURL, "/") + "/submission", apiKey: apiKey, http: hc}, nil
+	return &Client{url: url, apiKey: apiKey, http: hc}, nil
 }
 
 // Submit makes one attempt and returns NRS's submission id. Failures are

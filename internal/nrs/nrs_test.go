@@ -96,7 +96,7 @@ func TestSubmit(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			}))
 			defer srv.Close()
-			c, err := NewClient(srv.URL+"/", "key-1", srv.Client())
+			c, err := NewClient(srv.URL+"/submission", "key-1", srv.Client())
 			if err != nil {
 				t.Fatal(err)
 			}
