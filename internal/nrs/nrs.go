@@ -11,7 +11,6 @@
 package nrs
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,11 +18,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/open-assist/assist/internal/delivery"
 )
 
 // The notable events this service records.
@@ -34,10 +33,6 @@ const (
 
 // BusinessID identifies Self Assessment Assist to NRS.
 const BusinessID = "saa"
-
-// IdempotencyHeader carries a key that is the same on every attempt to send
-// one record, so the receiver can drop duplicates.
-const IdempotencyHeader = "Idempotency-Key"
 
 // Submission is the body NRS takes.
 type Submission struct {
@@ -119,26 +114,6 @@ func AcknowledgementPayload(reportID string) []byte {
 	return b
 }
 
-// Error is a failed submission.
-type Error struct {
-	// Status is the HTTP status, or 0 when no response came.
-	Status int
-	// Retryable is true for 5xx, 408, 429 and transport failures.
-	Retryable bool
-	// RetryAfter is what the receiver asked for, or 0.
-	RetryAfter time.Duration
-	Err        error
-}
-
-func (e *Error) Error() string {
-	if e.Status != 0 {
-		return fmt.Sprintf("nrs: status %d: %v", e.Status, e.Err)
-	}
-	return fmt.Sprintf("nrs: %v", e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
 // Client sends submissions.
 type Client struct {
 	url    string // where submissions are posted, as configured
@@ -159,32 +134,18 @@ func NewClient(url, apiKey string, hc *http.Client) (*Client, error) {
 }
 
 // Submit makes one attempt and returns NRS's submission id. Failures are
-// *Error.
+// *delivery.Error, which say whether another attempt is worthwhile.
 func (c *Client) Submit(ctx context.Context, s Submission, idempotencyKey string) (string, error) {
 	body, err := json.Marshal(s)
 	if err != nil {
-		return "", &Error{Err: err}
+		return "", fmt.Errorf("nrs: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	h := http.Header{}
+	h.Set("X-API-Key", c.apiKey)
+	h.Set(delivery.IdempotencyHeader, idempotencyKey)
+	data, err := delivery.PostJSON(ctx, c.http, c.url, h, body)
 	if err != nil {
-		return "", &Error{Err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", c.apiKey)
-	req.Header.Set(IdempotencyHeader, idempotencyKey)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", &Error{Retryable: ctx.Err() == nil, Err: err}
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return "", &Error{
-			Status:     resp.StatusCode,
-			Retryable:  RetryableStatus(resp.StatusCode),
-			RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-			Err:        fmt.Errorf("%s", strings.TrimSpace(string(data))),
-		}
+		return "", fmt.Errorf("nrs: %w", err)
 	}
 	var ok struct {
 		NRSubmissionID string `json:"nrSubmissionId"`
@@ -192,27 +153,7 @@ func (c *Client) Submit(ctx context.Context, s Submission, idempotencyKey string
 	if err := json.Unmarshal(data, &ok); err != nil || ok.NRSubmissionID == "" {
 		// Accepted but unreadable: the record may be stored, so retrying
 		// is safe (the idempotency key dedupes) and losing it is not.
-		return "", &Error{Status: resp.StatusCode, Retryable: true, Err: errors.New("response has no nrSubmissionId")}
+		return "", fmt.Errorf("nrs: %w", &delivery.Error{Retryable: true, Err: errors.New("response has no nrSubmissionId")})
 	}
 	return ok.NRSubmissionID, nil
-}
-
-// RetryableStatus tells whether a status is worth another attempt.
-func RetryableStatus(status int) bool {
-	return status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
-}
-
-// RetryAfter reads a Retry-After header (seconds or an HTTP date); 0 when
-// absent or unreadable.
-func RetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/open-assist/assist/internal/delivery"
 )
 
 // The payloads and checksums HMRC's own service pins in its tests.
@@ -87,7 +89,7 @@ func TestSubmit(t *testing.T) {
 			var gotKey, gotAPIKey, gotPath string
 			var gotBody Submission
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				gotKey, gotAPIKey, gotPath = r.Header.Get(IdempotencyHeader), r.Header.Get("X-API-Key"), r.URL.Path
+				gotKey, gotAPIKey, gotPath = r.Header.Get(delivery.IdempotencyHeader), r.Header.Get("X-API-Key"), r.URL.Path
 				_ = json.NewDecoder(r.Body).Decode(&gotBody)
 				if tc.retryAfter != "" {
 					w.Header().Set("Retry-After", tc.retryAfter)
@@ -114,8 +116,8 @@ func TestSubmit(t *testing.T) {
 				}
 				return
 			}
-			var e *Error
-			if !errors.As(err, &e) || e.Retryable != tc.retryable || e.RetryAfter != tc.wantWait {
+			var e *delivery.Error
+			if !errors.As(err, &e) || e.Retryable != tc.retryable || e.RetryAfter != tc.wantWait || delivery.Retryable(err) != tc.retryable {
 				t.Errorf("Submit() error = %#v, want retryable %v after %v", err, tc.retryable, tc.wantWait)
 			}
 		})
@@ -128,26 +130,8 @@ func TestSubmitTransportFailureIsRetryable(t *testing.T) {
 	srv.Close() // nothing listens any more
 	c, _ := NewClient(srv.URL, "k", nil)
 	_, err := c.Submit(context.Background(), Submission{}, "k")
-	var e *Error
+	var e *delivery.Error
 	if !errors.As(err, &e) || !e.Retryable || e.Status != 0 {
 		t.Errorf("Submit(closed server) = %v, want a retryable transport error", err)
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tests := map[string]time.Duration{
-		"":                              0,
-		"5":                             5 * time.Second,
-		"-1":                            0,
-		"soon":                          0,
-		"Thu, 01 Jan 2026 00:00:30 GMT": 30 * time.Second,
-		"Wed, 31 Dec 2025 00:00:30 GMT": 0,
-	}
-	for in, want := range tests {
-		if got := RetryAfter(in, now); got != want {
-			t.Errorf("RetryAfter(%q) = %v, want %v", in, got, want)
-		}
 	}
 }

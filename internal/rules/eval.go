@@ -28,25 +28,58 @@ type finding struct {
 // rule that fails is reported in Result.Errors and the others still run.
 // The only error is ctx's.
 func (c *Catalogue) Evaluate(ctx context.Context, doc *calc.Calculation, lang Lang) (*Result, error) {
+	rs, err := c.evaluateIn(ctx, doc, lang)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// EvaluateBoth evaluates once and renders what fires in English and in Welsh.
+// The two results hold the same messages in the same order, so en.Messages[i]
+// and cy.Messages[i] are one message in two languages.
+func (c *Catalogue) EvaluateBoth(ctx context.Context, doc *calc.Calculation) (en, cy *Result, err error) {
+	rs, err := c.evaluateIn(ctx, doc, English, Welsh)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rs[0], rs[1], nil
+}
+
+func (c *Catalogue) evaluateIn(ctx context.Context, doc *calc.Calculation, langs ...Lang) ([]*Result, error) {
 	findings, ruleErrs, err := c.evaluate(ctx, doc, c.rules)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{
-		RuleSetVersion: c.Version(),
-		TaxYear:        doc.TaxYear,
-		Messages:       make([]Message, 0, len(findings)),
-		Errors:         ruleErrs,
-	}
-	for _, f := range findings {
-		m, err := c.render(f, doc, lang)
-		if err != nil {
-			res.Errors = append(res.Errors, RuleError{RuleID: f.rule.ID, Error: err.Error()})
-			continue
+	out := make([]*Result, len(langs))
+	for i := range langs {
+		out[i] = &Result{
+			RuleSetVersion: c.Version(),
+			TaxYear:        doc.TaxYear,
+			Messages:       make([]Message, 0, len(findings)),
+			Errors:         append([]RuleError{}, ruleErrs...),
 		}
-		res.Messages = append(res.Messages, m)
 	}
-	return res, nil
+findings:
+	for _, f := range findings {
+		ms := make([]Message, len(langs))
+		for i, lang := range langs {
+			m, err := c.render(f, doc, lang)
+			if err != nil {
+				// A message that cannot be shown in every language is not
+				// shown in any, so the languages stay in step.
+				for _, r := range out {
+					r.Errors = append(r.Errors, RuleError{RuleID: f.rule.ID, Error: fmt.Sprintf("%s: %v", lang, err)})
+				}
+				continue findings
+			}
+			ms[i] = m
+		}
+		for i, r := range out {
+			r.Messages = append(r.Messages, ms[i])
+		}
+	}
+	return out, nil
 }
 
 // evaluate returns findings in rule order (the catalogue's: severity, then

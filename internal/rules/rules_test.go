@@ -530,3 +530,25 @@ func BenchmarkEvaluateSynthetic(b *testing.B) {
 		}
 	}
 }
+
+func TestEvaluateBothPairsLanguages(t *testing.T) {
+	t.Parallel()
+	c := loadDefault(t)
+	doc := decodeFile(t, "v9_TY2024-25_def2_oas-example_final-declaration.json")
+	en, cy, err := c.EvaluateBoth(context.Background(), doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(en.Messages) == 0 || len(en.Messages) != len(cy.Messages) {
+		t.Fatalf("EvaluateBoth() = %d English, %d Welsh messages; want the same, more than none", len(en.Messages), len(cy.Messages))
+	}
+	for i := range en.Messages {
+		if en.Messages[i].RuleID != cy.Messages[i].RuleID || en.Messages[i].Title == cy.Messages[i].Title {
+			t.Errorf("message %d: %s %q / %s %q; want one rule in two languages", i, en.Messages[i].RuleID, en.Messages[i].Title, cy.Messages[i].RuleID, cy.Messages[i].Title)
+		}
+	}
+	single, _ := c.Evaluate(context.Background(), doc, Welsh)
+	if len(single.Messages) != len(cy.Messages) || single.Messages[0].Body != cy.Messages[0].Body {
+		t.Errorf("Evaluate(cy) and EvaluateBoth disagree")
+	}
+}
