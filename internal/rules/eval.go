@@ -214,6 +214,14 @@ func (r *compiled) runItem(ctx context.Context, parent interpreter.Activation, i
 			}
 			return finding{}, false, fmt.Errorf("variables.%s: %w", r.Variables[i].Name, err)
 		}
+		if opt, ok := v.(*types.Optional); ok {
+			// An optional variable is its value, or absent: rules then read
+			// it like any other field.
+			if !opt.HasValue() {
+				continue
+			}
+			v = opt.GetValue()
+		}
 		vars[r.Variables[i].Name] = v
 	}
 	v, err := eval(ctx, r.condition, act)

@@ -552,3 +552,20 @@ func TestEvaluateBothPairsLanguages(t *testing.T) {
 		t.Errorf("Evaluate(cy) and EvaluateBoth disagree")
 	}
 }
+
+func TestOptionalVariablesUnwrap(t *testing.T) {
+	t.Parallel()
+	r := rule("OPT", "variables.ga.?charge.orValue(0.0) > 100.0", "variables.ga.charge")
+	r = strings.Replace(r, "condition:", "variables:\n  - {name: ga, expr: 'calculation.?giftAid'}\ncondition:", 1)
+	r = strings.ReplaceAll(r, "{calculation: {a: 2000}}", "{calculation: {giftAid: {charge: 2000}}}")
+	r = strings.ReplaceAll(r, "{calculation: {a: 1}}", "{calculation: {}}")
+	c, err := Load(testCatalogue(map[string]string{"r.yaml": r}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range c.RunCases(context.Background()) {
+		if res.Err != nil {
+			t.Errorf("%s: %v", res.Case, res.Err)
+		}
+	}
+}
