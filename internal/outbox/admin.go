@@ -1,0 +1,129 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Job is a queued record as an operator sees it.
+type Job struct {
+	ID          int64     `json:"id"`
+	Kind        string    `json:"kind"`
+	State       string    `json:"state"`
+	Attempt     int       `json:"attempt"`
+	MaxAttempts int       `json:"maxAttempts"`
+	ReportID    string    `json:"reportId"`
+	CreatedAt   time.Time `json:"createdAt"`
+	LastError   string    `json:"lastError,omitempty"`
+}
+
+// DeadStates are the dead-letter states: tried MaxAttempts times
+// (discarded), or refused by the receiver (cancelled).
+var DeadStates = []rivertype.JobState{rivertype.JobStateDiscarded, rivertype.JobStateCancelled}
+
+var pendingStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStateRetryable, rivertype.JobStateRunning,
+	rivertype.JobStateScheduled, rivertype.JobStatePending,
+}
+
+// List returns up to limit dead jobs, or (dead false) the jobs still to be
+// delivered, oldest first.
+func (o *Outbox) List(ctx context.Context, dead bool, limit int) ([]Job, error) {
+	states := pendingStates
+	if dead {
+		states = DeadStates
+	}
+	res, err := o.client.JobList(ctx, river.NewJobListParams().States(states...).First(limit).OrderBy(river.JobListOrderByID, river.SortOrderAsc))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: list: %w", err)
+	}
+	out := make([]Job, 0, len(res.Jobs))
+	for _, j := range res.Jobs {
+		out = append(out, toJob(j))
+	}
+	return out, nil
+}
+
+func toJob(j *rivertype.JobRow) Job {
+	job := Job{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, CreatedAt: j.CreatedAt.UTC()}
+	if n := len(j.Errors); n > 0 {
+		job.LastError = j.Errors[n-1].Error
+	}
+	var args struct {
+		Submission struct {
+			Metadata struct {
+				SearchKeys struct {
+					ReportID string `json:"reportId"`
+				} `json:"searchKeys"`
+			} `json:"metadata"`
+		} `json:"submission"`
+		Event struct {
+			FeedbackID string `json:"feedbackId"`
+		} `json:"event"`
+	}
+	if json.Unmarshal(j.EncodedArgs, &args) == nil {
+		job.ReportID = args.Submission.Metadata.SearchKeys.ReportID + args.Event.FeedbackID
+	}
+	return job
+}
+
+// ErrNotDead is returned by Retry for a job that is not in a dead state.
+var ErrNotDead = errors.New("outbox: job is not dead")
+
+// Retry makes a dead job due again at once, with its attempts so far kept.
+func (o *Outbox) Retry(ctx context.Context, id int64) (Job, error) {
+	j, err := o.client.JobGet(ctx, id)
+	if err != nil {
+		return Job{}, fmt.Errorf("outbox: job %d: %w", id, err)
+	}
+	if j.State != rivertype.JobStateDiscarded && j.State != rivertype.JobStateCancelled {
+		return toJob(j), fmt.Errorf("%w: job %d is %s", ErrNotDead, id, j.State)
+	}
+	// A fresh allowance of attempts, so a revived job gets the whole
+	// schedule again rather than one more try.
+	q := "UPDATE " + o.table() + " SET max_attempts = attempt + $1 WHERE id = $2"
+	if o.cfg.Dialect == "sqlite" {
+		q = "UPDATE " + o.table() + " SET max_attempts = attempt + ?1 WHERE id = ?2"
+	}
+	if _, err := o.db.ExecContext(ctx, q, o.cfg.MaxAttempts, id); err != nil {
+		return Job{}, fmt.Errorf("outbox: job %d: %w", id, err)
+	}
+	j, err = o.client.JobRetry(ctx, id)
+	if err != nil {
+		return Job{}, fmt.Errorf("outbox: retry job %d: %w", id, err)
+	}
+	return toJob(j), nil
+}
+
+// Counts returns how many jobs are in each state, for metrics.
+func (o *Outbox) Counts(ctx context.Context) (map[string]int, error) {
+	rows, err := o.db.QueryContext(ctx, "SELECT state, count(*) FROM "+o.table()+" GROUP BY state")
+	if err != nil {
+		return nil, fmt.Errorf("outbox: count: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("outbox: count: %w", err)
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}
+
+// table is River's job table, schema-qualified when a schema is set.
+func (o *Outbox) table() string {
+	if o.cfg.Schema != "" {
+		return o.cfg.Schema + ".river_job"
+	}
+	return "river_job"
+}

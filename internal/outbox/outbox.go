@@ -1,0 +1,330 @@
+// Package outbox delivers the records that prove a customer was shown or
+// acknowledged a report: non-repudiation submissions and interaction events.
+//
+// A record is queued in the same database transaction as the report or
+// acknowledgement it is about (Enqueue* take the caller's *sql.Tx), so one
+// is never committed without the other, whatever crashes when. Delivery is
+// at least once, by River (github.com/riverqueue/river) on SQLite or
+// PostgreSQL: any number of processes may run workers, each job is held by
+// one at a time, and a job whose process dies is taken up again after
+// RescueAfter. Every attempt sends the same idempotency key so receivers can
+// drop duplicates.
+//
+// Failures the receiver may recover from (5xx, 408, 429, transport errors)
+// are retried with exponential back-off and jitter, honouring Retry-After,
+// up to MaxAttempts (by default about 24 hours of trying); then the job is
+// discarded, the dead-letter state, where List shows it and Retry revives it.
+// Failures that will not recover (a 4xx: our record is wrong) are parked the
+// same way at once (cancelled), never dropped.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/open-assist/assist/internal/delivery"
+	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/nrs"
+)
+
+// queue is the River queue every delivery job goes to.
+const queue = "delivery"
+
+// NRSArgs is a queued non-repudiation submission.
+type NRSArgs struct {
+	Submission     nrs.Submission `json:"submission"`
+	IdempotencyKey string         `json:"idempotencyKey"`
+}
+
+// Kind names the job type in the queue table.
+func (NRSArgs) Kind() string { return "nrs_submission" }
+
+// EventArgs is a queued interaction event.
+type EventArgs struct {
+	Event          events.Event `json:"event"`
+	IdempotencyKey string       `json:"idempotencyKey"`
+	CorrelationID  string       `json:"correlationId"`
+}
+
+// Kind names the job type in the queue table.
+func (EventArgs) Kind() string { return "interaction_event" }
+
+// Config sets up an Outbox.
+type Config struct {
+	// Dialect is "sqlite" or "postgres": the database db is.
+	Dialect string
+	// Schema is the PostgreSQL schema River's tables are in; "" uses the
+	// connection's search path.
+	Schema string
+	// NRS and Events send records; nil turns that delivery off, and then
+	// nothing of that kind is queued.
+	NRS    *nrs.Client
+	Events *events.Client
+	// Workers is how many jobs this process delivers at once; 0 makes it
+	// queue jobs but deliver none.
+	Workers int
+	// MaxAttempts is how many attempts a job gets before it is discarded;
+	// 0 means as many as fit in MaxAge.
+	MaxAttempts int
+	// MaxAge is how long a job is tried for when MaxAttempts is 0 (default
+	// 24h); Retry-After is only honoured within it.
+	MaxAge time.Duration
+	// BackoffBase and BackoffCap shape the wait between attempts: base,
+	// 2×base, 4×base... up to cap, each with up to half taken off at random
+	// so that replicas do not retry in step. Defaults 1s and 10m.
+	BackoffBase, BackoffCap time.Duration
+	// JobTimeout bounds one attempt (default 1m). RescueAfter is how long a
+	// job may look running before it is given to another worker (its
+	// process is presumed dead); it must exceed JobTimeout (default 5m).
+	JobTimeout, RescueAfter time.Duration
+	// PollInterval is how often idle workers look for due jobs (default 1s).
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Dialect != "sqlite" && c.Dialect != "postgres" {
+		return fmt.Errorf("outbox: unknown dialect %q", c.Dialect)
+	}
+	if c.Logger == nil {
+		return errors.New("outbox: missing logger")
+	}
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	set(&c.MaxAge, 24*time.Hour)
+	set(&c.BackoffBase, time.Second)
+	set(&c.BackoffCap, 10*time.Minute)
+	set(&c.JobTimeout, time.Minute)
+	set(&c.RescueAfter, 5*time.Minute)
+	set(&c.PollInterval, time.Second)
+	if c.BackoffCap < c.BackoffBase {
+		return errors.New("outbox: back-off cap is below its base")
+	}
+	if c.RescueAfter <= c.JobTimeout {
+		return errors.New("outbox: rescue-after must exceed the job timeout")
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = AttemptsWithin(c.MaxAge, c.BackoffBase, c.BackoffCap)
+	}
+	return nil
+}
+
+// Outbox queues and delivers records.
+type Outbox struct {
+	cfg    Config
+	client *river.Client[*sql.Tx]
+	db     *sql.DB
+	log    *slog.Logger
+}
+
+func driver(db *sql.DB, dialect string) riverdriver.Driver[*sql.Tx] {
+	if dialect == "sqlite" {
+		return riversqlite.New(db)
+	}
+	return riverdatabasesql.New(db)
+}
+
+// Migrate creates or updates River's tables. On PostgreSQL the caller holds
+// the migration lock so replicas starting together do not race.
+func Migrate(ctx context.Context, db *sql.DB, dialect, schema string) error {
+	m, err := rivermigrate.New(driver(db, dialect), &rivermigrate.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("outbox: migrate: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("outbox: migrate: %w", err)
+	}
+	return nil
+}
+
+// New builds an Outbox over db, whose River tables Migrate has made.
+func New(db *sql.DB, cfg Config) (*Outbox, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	o := &Outbox{cfg: cfg, db: db, log: cfg.Logger}
+	rc := &river.Config{
+		Schema:               cfg.Schema,
+		Logger:               cfg.Logger.With(slog.String("component", "river")),
+		MaxAttempts:          cfg.MaxAttempts,
+		RetryPolicy:          backoff{base: cfg.BackoffBase, cap: cfg.BackoffCap},
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(100*time.Millisecond, cfg.PollInterval),
+		// Delivered jobs are kept a day for inspection; dead ones are
+		// never removed by River (the operator decides).
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+		DiscardedJobRetentionPeriod: -1,
+		CancelledJobRetentionPeriod: -1,
+	}
+	if cfg.Workers > 0 {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &nrsWorker{o: o})
+		river.AddWorker(workers, &eventWorker{o: o})
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{queue: {MaxWorkers: cfg.Workers}}
+	}
+	c, err := river.NewClient(driver(db, cfg.Dialect), rc)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	o.client = c
+	return o, nil
+}
+
+// Start runs the workers until Stop or ctx ends. Without workers it does
+// nothing.
+func (o *Outbox) Start(ctx context.Context) error {
+	if o.cfg.Workers == 0 {
+		return nil
+	}
+	if err := o.client.Start(ctx); err != nil {
+		return fmt.Errorf("outbox: start: %w", err)
+	}
+	return nil
+}
+
+// Stop lets running attempts finish (until ctx ends) and stops the workers.
+// An attempt cut short is retried later: nothing is lost.
+func (o *Outbox) Stop(ctx context.Context) error {
+	if o.cfg.Workers == 0 {
+		return nil
+	}
+	if err := o.client.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("outbox: stop: %w", err)
+	}
+	return nil
+}
+
+// NRSEnabled and EventsEnabled say which deliveries are on.
+func (o *Outbox) NRSEnabled() bool    { return o.cfg.NRS != nil }
+func (o *Outbox) EventsEnabled() bool { return o.cfg.Events != nil }
+
+// EnqueueNRS queues a submission in tx. It does nothing when NRS delivery
+// is off.
+func (o *Outbox) EnqueueNRS(ctx context.Context, tx *sql.Tx, s nrs.Submission) error {
+	if o.cfg.NRS == nil {
+		return nil
+	}
+	key := s.Metadata.NotableEvent + ":" + s.Metadata.SearchKeys.ReportID
+	if _, err := o.client.InsertTx(ctx, tx, NRSArgs{Submission: s, IdempotencyKey: key}, &river.InsertOpts{Queue: queue}); err != nil {
+		return fmt.Errorf("outbox: queue nrs submission: %w", err)
+	}
+	return nil
+}
+
+// EnqueueEvent queues an interaction event in tx. It does nothing when
+// event delivery is off.
+func (o *Outbox) EnqueueEvent(ctx context.Context, tx *sql.Tx, e events.Event, correlationID string) error {
+	if o.cfg.Events == nil {
+		return nil
+	}
+	key := e.EventName + ":" + e.FeedbackID
+	if _, err := o.client.InsertTx(ctx, tx, EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID}, &river.InsertOpts{Queue: queue}); err != nil {
+		return fmt.Errorf("outbox: queue event: %w", err)
+	}
+	return nil
+}
+
+type nrsWorker struct {
+	river.WorkerDefaults[NRSArgs]
+	o *Outbox
+}
+
+func (w *nrsWorker) Work(ctx context.Context, job *river.Job[NRSArgs]) error {
+	if w.o.cfg.NRS == nil {
+		// Queued while delivery was on: keep it until it is on again.
+		return errors.New("nrs delivery is off (no --nrs-url)")
+	}
+	id, err := w.o.cfg.NRS.Submit(ctx, job.Args.Submission, job.Args.IdempotencyKey)
+	if err == nil {
+		w.o.log.InfoContext(ctx, "nrs record delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Submission.Metadata.SearchKeys.ReportID), slog.String("nr_submission_id", id))
+	}
+	return w.o.outcome(ctx, job.JobRow, err)
+}
+
+type eventWorker struct {
+	river.WorkerDefaults[EventArgs]
+	o *Outbox
+}
+
+func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
+	if w.o.cfg.Events == nil {
+		return errors.New("event delivery is off (no --events-url)")
+	}
+	err := w.o.cfg.Events.Send(ctx, job.Args.Event, job.Args.IdempotencyKey, job.Args.CorrelationID)
+	if err == nil {
+		w.o.log.InfoContext(ctx, "event delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Event.FeedbackID), slog.String("event", job.Args.Event.EventName))
+	}
+	return w.o.outcome(ctx, job.JobRow, err)
+}
+
+// outcome turns a delivery result into what River should do next.
+func (o *Outbox) outcome(ctx context.Context, job *rivertype.JobRow, err error) error {
+	if err == nil {
+		return nil
+	}
+	attrs := []any{slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.Int("attempt", job.Attempt), slog.Any("err", err)}
+	var de *delivery.Error
+	if errors.As(err, &de) && !de.Retryable {
+		o.log.ErrorContext(ctx, "delivery refused, job parked for an operator", attrs...)
+		return river.JobCancel(err)
+	}
+	// Honour Retry-After when it asks for longer than our back-off would
+	// wait, while the job is within its time.
+	if errors.As(err, &de) && de.RetryAfter > 0 && time.Since(job.CreatedAt) < o.cfg.MaxAge {
+		if wait := min(de.RetryAfter, o.cfg.BackoffCap); wait > (backoff{base: o.cfg.BackoffBase, cap: o.cfg.BackoffCap}).max(job.Attempt) {
+			o.log.WarnContext(ctx, "delivery failed, retrying when asked", append(attrs, slog.Duration("retry_after", wait))...)
+			return river.JobSnooze(wait)
+		}
+	}
+	o.log.WarnContext(ctx, "delivery failed, will retry", attrs...)
+	return err
+}
+
+// backoff is exponential back-off with "equal jitter": between half and all
+// of min(cap, base×2^(attempt-1)).
+type backoff struct{ base, cap time.Duration }
+
+func (b backoff) max(attempt int) time.Duration {
+	d := b.base
+	for i := 1; i < attempt && d < b.cap; i++ {
+		d *= 2
+	}
+	return min(d, b.cap)
+}
+
+// NextRetry implements river.ClientRetryPolicy.
+func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.max(job.Attempt)
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return time.Now().Add(d)
+}
+
+// AttemptsWithin is how many attempts fit in age with this back-off, taking
+// each wait at its expected length.
+func AttemptsWithin(age, base, cap time.Duration) int {
+	b := backoff{base: base, cap: cap}
+	var total time.Duration
+	n := 1
+	for ; total < age && n < 100000; n++ {
+		total += b.max(n) * 3 / 4
+	}
+	return n
+}

@@ -1,0 +1,316 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/nrs"
+)
+
+// testDB opens an empty database of each dialect this machine has: SQLite
+// always, PostgreSQL when ASSIST_TEST_POSTGRES_DSN is set (a fresh schema
+// per test). Under CI a missing PostgreSQL fails instead of skipping.
+func testDBs(t *testing.T) map[string]func(t *testing.T) (*sql.DB, string) {
+	return map[string]func(t *testing.T) (*sql.DB, string){
+		"sqlite": func(t *testing.T) (*sql.DB, string) {
+			path := filepath.Join(t.TempDir(), "outbox.db")
+			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, ""
+		},
+		"postgres": func(t *testing.T) (*sql.DB, string) {
+			dsn := os.Getenv("ASSIST_TEST_POSTGRES_DSN")
+			if dsn == "" {
+				if os.Getenv("CI") != "" {
+					t.Fatal("ASSIST_TEST_POSTGRES_DSN is not set under CI")
+				}
+				t.Skip("ASSIST_TEST_POSTGRES_DSN not set")
+			}
+			schema := fmt.Sprintf("outbox_test_%d", time.Now().UnixNano())
+			admin, err := sql.Open("pgx", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+				t.Fatalf("create schema: %v", err)
+			}
+			t.Cleanup(func() {
+				admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+				admin.Close()
+			})
+			sep := "?"
+			if strings.Contains(dsn, "?") {
+				sep = "&"
+			}
+			db, err := sql.Open("pgx", dsn+sep+"search_path="+schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, schema
+		},
+	}
+}
+
+// receiver is a fake NRS and event endpoint. It answers with the statuses
+// in plan, in turn, then 202; it dedupes by idempotency key.
+type receiver struct {
+	mu       sync.Mutex
+	plan     []int
+	attempts map[string]int
+	bodies   map[string][]byte
+}
+
+func newReceiver(plan ...int) (*receiver, *httptest.Server) {
+	r := &receiver{plan: plan, attempts: map[string]int{}, bodies: map[string][]byte{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		key := req.Header.Get("Idempotency-Key")
+		r.mu.Lock()
+		r.attempts[key]++
+		status := http.StatusAccepted
+		if len(r.plan) > 0 {
+			status, r.plan = r.plan[0], r.plan[1:]
+		}
+		if status < 300 {
+			r.bodies[key] = body
+		}
+		r.mu.Unlock()
+		w.WriteHeader(status)
+		if status < 300 {
+			fmt.Fprintf(w, `{"nrSubmissionId":"%s"}`, key)
+		}
+	}))
+	return r, srv
+}
+
+func (r *receiver) delivered() map[string][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string][]byte{}
+	for k, v := range r.bodies {
+		out[k] = v
+	}
+	return out
+}
+
+func newOutbox(t *testing.T, db *sql.DB, dialect, schema string, nrsURL, eventsURL string, maxAttempts int) *Outbox {
+	t.Helper()
+	ctx := context.Background()
+	if err := Migrate(ctx, db, dialect, schema); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Dialect: dialect, Schema: schema, Workers: 4, MaxAttempts: maxAttempts,
+		BackoffBase: 10 * time.Millisecond, BackoffCap: 50 * time.Millisecond,
+		PollInterval: 20 * time.Millisecond, JobTimeout: 5 * time.Second, RescueAfter: 10 * time.Second,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	var err error
+	if nrsURL != "" {
+		if cfg.NRS, err = nrs.NewClient(nrsURL, "key", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if eventsURL != "" {
+		if cfg.Events, err = events.NewClient(eventsURL, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, err := New(db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		o.Stop(ctx)
+	})
+	return o
+}
+
+func enqueue(t *testing.T, db *sql.DB, o *Outbox, reportID string, commit bool) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(reportID), time.Now(), nrs.Identity{AffinityGroup: "Individual", NINO: "AA123456A"}, nil, reportID)
+	if err := o.EnqueueNRS(ctx, tx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.EnqueueEvent(ctx, tx, events.AcknowledgeReport(reportID, time.Now(), events.Meta{NINO: "AA123456A"}), "corr"); err != nil {
+		t.Fatal(err)
+	}
+	if commit {
+		err = tx.Commit()
+	} else {
+		err = tx.Rollback()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDeliversAfterOutageOnlyWhatCommitted(t *testing.T) {
+	t.Parallel()
+	for name, open := range testDBs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, schema := open(t)
+			nrsRecv, nrsSrv := newReceiver(503, 503, 500, 408, 429)
+			defer nrsSrv.Close()
+			evRecv, evSrv := newReceiver(503)
+			defer evSrv.Close()
+			o := newOutbox(t, db, name, schema, nrsSrv.URL, evSrv.URL, 25)
+			if err := o.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 5 {
+				enqueue(t, db, o, fmt.Sprintf("report-%d", i), true)
+			}
+			enqueue(t, db, o, "rolled-back", false)
+			waitFor(t, "all records delivered", func() bool {
+				return len(nrsRecv.delivered()) == 5 && len(evRecv.delivered()) == 5
+			})
+			for key, body := range nrsRecv.delivered() {
+				var s nrs.Submission
+				if err := json.Unmarshal(body, &s); err != nil || key != "saa-report-acknowledged:"+s.Metadata.SearchKeys.ReportID {
+					t.Errorf("delivered %s: %s (%v)", key, body, err)
+				}
+			}
+			if _, ok := nrsRecv.delivered()["saa-report-acknowledged:rolled-back"]; ok {
+				t.Error("a record whose transaction rolled back was delivered")
+			}
+			dead, err := o.List(context.Background(), true, 100)
+			if err != nil || len(dead) != 0 {
+				t.Errorf("dead jobs = %v, %v; want none", dead, err)
+			}
+		})
+	}
+}
+
+func TestDeadLetterAndRetry(t *testing.T) {
+	t.Parallel()
+	for name, open := range testDBs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, schema := open(t)
+			// Three failures exhaust three attempts; a 400 is refused outright.
+			nrsRecv, nrsSrv := newReceiver(503, 503, 503)
+			defer nrsSrv.Close()
+			evRecv, evSrv := newReceiver(400)
+			defer evSrv.Close()
+			o := newOutbox(t, db, name, schema, nrsSrv.URL, evSrv.URL, 3)
+			if err := o.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			enqueue(t, db, o, "r1", true)
+			var dead []Job
+			waitFor(t, "two dead jobs", func() bool {
+				var err error
+				dead, err = o.List(context.Background(), true, 100)
+				return err == nil && len(dead) == 2
+			})
+			states := map[string]string{}
+			for _, j := range dead {
+				states[j.Kind] = j.State
+				if j.ReportID != "r1" || j.LastError == "" {
+					t.Errorf("dead job %+v: want report r1 and its last error", j)
+				}
+			}
+			if states["nrs_submission"] != "discarded" || states["interaction_event"] != "cancelled" {
+				t.Errorf("dead states = %v", states)
+			}
+			if n := nrsRecv.attempts["saa-report-acknowledged:r1"]; n != 3 {
+				t.Errorf("nrs attempts = %d, want 3", n)
+			}
+			counts, err := o.Counts(context.Background())
+			if err != nil || counts["discarded"] != 1 || counts["cancelled"] != 1 {
+				t.Errorf("Counts() = %v, %v", counts, err)
+			}
+			for _, j := range dead {
+				if _, err := o.Retry(context.Background(), j.ID); err != nil {
+					t.Fatalf("Retry(%d): %v", j.ID, err)
+				}
+			}
+			waitFor(t, "revived jobs delivered", func() bool {
+				return len(nrsRecv.delivered()) == 1 && len(evRecv.delivered()) == 1
+			})
+			if _, err := o.Retry(context.Background(), dead[0].ID); err == nil {
+				t.Error("Retry of a delivered job succeeded, want ErrNotDead")
+			}
+		})
+	}
+}
+
+func TestDeliveryOffQueuesNothing(t *testing.T) {
+	t.Parallel()
+	for name, open := range testDBs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, schema := open(t)
+			o := newOutbox(t, db, name, schema, "", "", 3)
+			enqueue(t, db, o, "r1", true)
+			counts, err := o.Counts(context.Background())
+			if err != nil || len(counts) != 0 {
+				t.Errorf("Counts() = %v, %v; want no jobs", counts, err)
+			}
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	b := backoff{base: time.Second, cap: time.Minute}
+	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 6: 32 * time.Second, 7: time.Minute, 50: time.Minute} {
+		if got := b.max(attempt); got != want {
+			t.Errorf("max(%d) = %v, want %v", attempt, got, want)
+		}
+	}
+	for range 100 {
+		d := time.Until(b.NextRetry(jobAt(3)))
+		if d < 1900*time.Millisecond || d > 4100*time.Millisecond {
+			t.Fatalf("NextRetry(attempt 3) in %v, want 2s to 4s", d)
+		}
+	}
+	n := AttemptsWithin(24*time.Hour, time.Second, 10*time.Minute)
+	if n < 190 || n > 210 {
+		t.Errorf("AttemptsWithin(24h) = %d, want about 24h/7.5min", n)
+	}
+}
+
+func jobAt(attempt int) *rivertype.JobRow { return &rivertype.JobRow{Attempt: attempt} }
