@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/config"
+	"github.com/open-assist/assist/internal/report"
+	"github.com/open-assist/assist/internal/rules"
+	"github.com/open-assist/assist/internal/server"
+	"github.com/open-assist/assist/internal/store"
+	"github.com/open-assist/assist/internal/upstream"
+	rulefiles "github.com/open-assist/assist/rules"
+)
+
+// signingKeyID names the sandbox's signing key in the store.
+const signingKeyID = "sandbox-token-signing"
+
+// runServe runs the Self Assessment Assist API until ctx is done (SIGINT or
+// SIGTERM), then finishes the requests in flight.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := slog.New(server.NewLogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+
+	var catalogueFS fs.FS = rulefiles.FS
+	if cfg.Rules != "" {
+		catalogueFS = os.DirFS(cfg.Rules)
+	}
+	cat, err := rules.Load(catalogueFS)
+	if err != nil {
+		return fmt.Errorf("load rules: %w", err)
+	}
+
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+
+	key, err := db.SigningKey(ctx, signingKeyID, auth.NewSigningKey)
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	issuer, err := auth.NewIssuer(key, cfg.TokenIssuer, cfg.TokenAudience, cfg.TokenTTL, nil)
+	if err != nil {
+		return err
+	}
+	keys := issuer.PublicKeys()
+	if cfg.JWKSFile != "" {
+		if keys, err = readJWKS(cfg.JWKSFile); err != nil {
+			return err
+		}
+	}
+	verifier, err := auth.NewVerifier(cfg.TokenIssuer, cfg.TokenAudience, keys, nil)
+	if err != nil {
+		return err
+	}
+
+	var source report.CalculationSource = db
+	if cfg.Mode == config.Production {
+		if source, err = upstream.New(cfg.UpstreamURL, cfg.UpstreamTimeout, cfg.UpstreamRetries, log); err != nil {
+			return err
+		}
+	}
+	svc, err := report.NewService(db, catalogueAnalyzer{cat}, source, log)
+	if err != nil {
+		return err
+	}
+	opts := server.Options{
+		Sandbox:          cfg.Mode == config.Sandbox,
+		Reports:          svc,
+		Store:            db,
+		Verifier:         verifier,
+		Log:              log,
+		SupportingAgents: cfg.SupportingAgents,
+		APIStatus:        cfg.APIStatus,
+	}
+	if opts.Sandbox {
+		opts.Issuer = issuer
+	}
+	srv, err := server.New(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("starting", slog.String("mode", cfg.Mode), slog.String("addr", ln.Addr().String()),
+		slog.String("rule_set_version", cat.Version()))
+	return srv.Run(ctx, ln, cfg.ShutdownTimeout)
+}
+
+// catalogueAnalyzer runs the rule catalogue for the report service.
+type catalogueAnalyzer struct{ cat *rules.Catalogue }
+
+func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, lang rules.Lang) (*rules.Result, error) {
+	return a.cat.Evaluate(ctx, c, lang)
+}
+
+// readJWKS reads the public keys of an external token issuer.
+func readJWKS(path string) (jose.JSONWebKeySet, error) {
+	var keys jose.JSONWebKeySet
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return keys, fmt.Errorf("read JWKS: %w", err)
+	}
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return keys, fmt.Errorf("read JWKS %s: %w", path, err)
+	}
+	return keys, nil
+}

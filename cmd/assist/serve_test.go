@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// serveLogBuffer is a log sink written by the server and read by the test.
+type serveLogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *serveLogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *serveLogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func serveFreeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServe starts the real service on a SQLite file, uses it, and stops it
+// as SIGTERM would (by cancelling its context).
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	addr := serveFreeAddr(t)
+	env := map[string]string{"ASSIST_DB": "sqlite:" + filepath.Join(dir, "assist.db")}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &serveLogBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", addr}, io.Discard, logs, func(k string) string { return env[k] })
+	}()
+
+	base := "http://" + addr
+	var resp *http.Response
+	var err error
+	for range 100 {
+		if resp, err = http.Get(base + "/health/ready"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("server never answered: %v\n%s", err, logs)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /health/ready = %d", resp.StatusCode)
+	}
+
+	// A sandbox user's token works against the running service.
+	resp, err = http.Post(base+"/test-support/individuals", "application/json", strings.NewReader(`{"nino":"TC663795B"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	tok := serveBetween(string(body), `"accessToken":"`, `"`)
+	req, _ := http.NewRequest("POST", base+"/individuals/self-assessment/assist/reports/TC663795B/2025-26/620490b4-06e3-4fef-a555-6fd0877dc7ca", nil)
+	req.Header.Set("Accept", "application/vnd.hmrc.1.0+json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Errorf("produce = %d, want 204", resp.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("runServe() = %v, want nil after a clean shutdown", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("runServe() did not return after its context ended")
+	}
+	out := logs.String()
+	if strings.Contains(out, tok) {
+		t.Errorf("logs contain the token")
+	}
+	if !strings.Contains(out, `"msg":"request"`) || !strings.Contains(out, `"correlation_id"`) {
+		t.Errorf("logs lack request lines with correlation ids:\n%s", out)
+	}
+
+	// The signing key survives a restart: the same token still verifies.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	done2 := make(chan error, 1)
+	go func() {
+		done2 <- runServe(ctx2, []string{"--addr", addr}, io.Discard, io.Discard, func(k string) string { return env[k] })
+	}()
+	for range 100 {
+		req, _ = http.NewRequest("POST", base+"/reports/TC663795B/2025-26/620490b4-06e3-4fef-a555-6fd0877dc7ca", nil)
+		req.Header.Set("Accept", "application/vnd.hmrc.1.0+json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if resp, err = http.DefaultClient.Do(req); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Errorf("produce after restart = %d, want 204 (same signing key)", resp.StatusCode)
+	}
+	cancel2()
+	if err := <-done2; err != nil {
+		t.Errorf("second runServe() = %v", err)
+	}
+}
+
+func TestServeBadConfig(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--mode", "nope"}, nil, io.Discard, &stderr, func(string) string { return "" })
+	if code != exitFail || !strings.Contains(stderr.String(), "--mode") {
+		t.Errorf("run(serve --mode nope) = %d, %q; want %d and a --mode error", code, stderr.String(), exitFail)
+	}
+	err := runServe(context.Background(), []string{"--db", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "--rules", t.TempDir()}, io.Discard, io.Discard, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "rules") {
+		t.Errorf("runServe(--rules empty dir) = %v, want a rules error", err)
+	}
+}
+
+func serveBetween(s, start, end string) string {
+	_, after, ok := strings.Cut(s, start)
+	if !ok {
+		panic(fmt.Sprintf("%q not in %q", start, s))
+	}
+	v, _, _ := strings.Cut(after, end)
+	return v
+}

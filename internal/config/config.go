@@ -1,0 +1,185 @@
+// Package config reads the configuration of "assist serve" from flags, each
+// with an environment variable that sets its default. Flags win.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/open-assist/assist/internal/hmrc"
+)
+
+// Modes of the service.
+const (
+	// Sandbox serves test-support endpoints, signs its own tokens and reads
+	// calculations from the store.
+	Sandbox = "sandbox"
+	// Production has no test-support endpoints and reads calculations from
+	// the Individual Calculations API.
+	Production = "production"
+)
+
+// Endpoint names, for the supporting-agent switch.
+const (
+	EndpointProduce     = "produce"
+	EndpointAcknowledge = "acknowledge"
+)
+
+// Config is the whole configuration of the service.
+type Config struct {
+	Addr  string // listen address
+	DB    string // sqlite:PATH
+	Mode  string // Sandbox or Production
+	Rules string // rule catalogue directory; "" for the built-in one
+
+	// UpstreamURL is the base URL of the Individual Calculations API
+	// (production mode).
+	UpstreamURL     string
+	UpstreamTimeout time.Duration // per attempt
+	UpstreamRetries int           // retries after a 5xx or a transport error
+
+	TokenIssuer   string
+	TokenAudience string
+	// JWKSFile holds the public keys of an external token issuer. Empty: the
+	// service's own key (kept in the store) verifies tokens.
+	JWKSFile string
+	TokenTTL time.Duration // lifetime of sandbox tokens
+
+	// SupportingAgents lists the endpoints (EndpointProduce,
+	// EndpointAcknowledge) open to supporting agents; main agents may use
+	// both.
+	SupportingAgents map[string]bool
+
+	APIStatus       string // version status in the API definition
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+}
+
+// Env names the environment variable behind each flag.
+var Env = map[string]string{
+	"addr":              "ASSIST_ADDR",
+	"db":                "ASSIST_DB",
+	"mode":              "ASSIST_MODE",
+	"rules":             "ASSIST_RULES",
+	"upstream-url":      "ASSIST_UPSTREAM_URL",
+	"upstream-timeout":  "ASSIST_UPSTREAM_TIMEOUT",
+	"upstream-retries":  "ASSIST_UPSTREAM_RETRIES",
+	"token-issuer":      "ASSIST_TOKEN_ISSUER",
+	"token-audience":    "ASSIST_TOKEN_AUDIENCE",
+	"jwks":              "ASSIST_JWKS",
+	"token-ttl":         "ASSIST_TOKEN_TTL",
+	"supporting-agents": "ASSIST_SUPPORTING_AGENTS",
+	"api-status":        "ASSIST_API_STATUS",
+	"log-level":         "ASSIST_LOG_LEVEL",
+	"shutdown-timeout":  "ASSIST_SHUTDOWN_TIMEOUT",
+}
+
+// Load parses args (after "serve") with defaults from getenv, and validates
+// the result, reporting every problem at once.
+func Load(args []string, getenv func(string) string, output io.Writer) (*Config, error) {
+	def := func(name, fallback string) string {
+		if v := getenv(Env[name]); v != "" {
+			return v
+		}
+		return fallback
+	}
+	fs := flag.NewFlagSet("assist serve", flag.ContinueOnError)
+	fs.SetOutput(output)
+	var (
+		c                                              Config
+		timeout, retries, ttl, agents, level, shutdown string
+	)
+	fs.StringVar(&c.Addr, "addr", def("addr", ":8342"), "listen address (ASSIST_ADDR)")
+	fs.StringVar(&c.DB, "db", def("db", "sqlite:assist.db"), "database (ASSIST_DB)")
+	fs.StringVar(&c.Mode, "mode", def("mode", Sandbox), "sandbox or production (ASSIST_MODE)")
+	fs.StringVar(&c.Rules, "rules", def("rules", ""), "rule catalogue directory; default built in (ASSIST_RULES)")
+	fs.StringVar(&c.UpstreamURL, "upstream-url", def("upstream-url", ""), "Individual Calculations API base URL, production mode (ASSIST_UPSTREAM_URL)")
+	fs.StringVar(&timeout, "upstream-timeout", def("upstream-timeout", "10s"), "timeout of one upstream attempt (ASSIST_UPSTREAM_TIMEOUT)")
+	fs.StringVar(&retries, "upstream-retries", def("upstream-retries", "2"), "retries after an upstream 5xx (ASSIST_UPSTREAM_RETRIES)")
+	fs.StringVar(&c.TokenIssuer, "token-issuer", def("token-issuer", "assist-sandbox"), "token issuer (ASSIST_TOKEN_ISSUER)")
+	fs.StringVar(&c.TokenAudience, "token-audience", def("token-audience", "self-assessment-assist"), "token audience (ASSIST_TOKEN_AUDIENCE)")
+	fs.StringVar(&c.JWKSFile, "jwks", def("jwks", ""), "JWKS file of an external token issuer (ASSIST_JWKS)")
+	fs.StringVar(&ttl, "token-ttl", def("token-ttl", "4h"), "lifetime of sandbox tokens (ASSIST_TOKEN_TTL)")
+	fs.StringVar(&agents, "supporting-agents", def("supporting-agents", ""), "endpoints open to supporting agents: produce,acknowledge (ASSIST_SUPPORTING_AGENTS)")
+	fs.StringVar(&c.APIStatus, "api-status", def("api-status", "BETA"), "status of version 1.0 in the API definition (ASSIST_API_STATUS)")
+	fs.StringVar(&level, "log-level", def("log-level", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
+	fs.StringVar(&shutdown, "shutdown-timeout", def("shutdown-timeout", "30s"), "time given to requests in flight on SIGTERM (ASSIST_SHUTDOWN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	var errs []error
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	duration := func(name, s string) time.Duration {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("--%s: %q is not a positive duration", name, s))
+		}
+		return d
+	}
+	c.UpstreamTimeout = duration("upstream-timeout", timeout)
+	c.TokenTTL = duration("token-ttl", ttl)
+	c.ShutdownTimeout = duration("shutdown-timeout", shutdown)
+	n, err := strconv.Atoi(retries)
+	if err != nil || n < 0 || n > 10 {
+		errs = append(errs, fmt.Errorf("--upstream-retries: %q is not a number from 0 to 10", retries))
+	}
+	c.UpstreamRetries = n
+	c.SupportingAgents = map[string]bool{}
+	for _, e := range strings.Split(agents, ",") {
+		switch e = strings.TrimSpace(e); e {
+		case "":
+		case EndpointProduce, EndpointAcknowledge:
+			c.SupportingAgents[e] = true
+		default:
+			errs = append(errs, fmt.Errorf("--supporting-agents: unknown endpoint %q (want produce, acknowledge)", e))
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(err, c.Validate())
+	}
+	return &c, c.Validate()
+}
+
+// Validate reports every problem with c.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("--addr is empty"))
+	}
+	if !strings.HasPrefix(c.DB, "sqlite:") {
+		errs = append(errs, fmt.Errorf("--db: %q is not sqlite:PATH", c.DB))
+	}
+	switch c.Mode {
+	case Sandbox:
+	case Production:
+		if c.UpstreamURL == "" {
+			errs = append(errs, errors.New("--upstream-url is required in production mode"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--mode: %q is neither sandbox nor production", c.Mode))
+	}
+	if c.UpstreamURL != "" {
+		if u, err := url.Parse(c.UpstreamURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--upstream-url: %q is not an http(s) URL", c.UpstreamURL))
+		}
+	}
+	if c.TokenIssuer == "" || c.TokenAudience == "" {
+		errs = append(errs, errors.New("--token-issuer and --token-audience must not be empty"))
+	}
+	if !hmrc.ValidStatus(c.APIStatus) {
+		errs = append(errs, fmt.Errorf("--api-status: %q is not ALPHA, BETA, STABLE, DEPRECATED or RETIRED", c.APIStatus))
+	}
+	return errors.Join(errs...)
+}

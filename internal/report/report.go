@@ -1,0 +1,254 @@
+// Package report is the core of the service: it turns a calculation into a
+// report (Generate, then Commit with the exact bytes returned to the client)
+// and records acknowledgements. It knows neither HTTP nor SQL: calculations
+// come through a CalculationSource, guidance through an Analyzer, and
+// storage through a Repository.
+package report
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/rules"
+)
+
+// Errors the Service returns; the server maps each to an HMRC error.
+var (
+	// ErrCalculationNotFound means no calculation has that id for that NINO
+	// and tax year.
+	ErrCalculationNotFound = errors.New("report: calculation not found")
+	// ErrNotFound means no report has that id for that NINO.
+	ErrNotFound = errors.New("report: report not found")
+	// ErrCorrelationMismatch means the correlation id given on acknowledgement
+	// is not the report's.
+	ErrCorrelationMismatch = errors.New("report: correlation id does not match")
+)
+
+// Affinity groups of the parties who produce and acknowledge reports.
+const (
+	Individual = "Individual"
+	Agent      = "Agent"
+)
+
+// Party is who made a request: an individual (with their NINO) or an agent
+// (with their ARN).
+type Party struct {
+	AffinityGroup string
+	NINO          string
+	ARN           string
+}
+
+// Message is one message of a report, in the report's language.
+type Message struct {
+	RuleID string
+	Title  string
+	Body   string
+	Action string
+	Links  []Link
+	Path   string
+}
+
+// Link is a link of a message.
+type Link struct {
+	Title string
+	URL   string
+}
+
+// Report is one evaluation of one calculation. Every request makes a new one,
+// including those with no messages.
+type Report struct {
+	ID             string // lower-case UUID v4
+	NINO           string
+	TaxYear        string
+	CalculationID  string
+	CorrelationID  string // 64 upper-case hex characters; the client acknowledges with it
+	RuleSetVersion string
+	Language       rules.Lang
+	CreatedAt      time.Time // UTC
+	Messages       []Message
+	// RuleErrors lists rules that failed at run time; the others still ran.
+	RuleErrors []rules.RuleError
+	// RequestedBy is who asked for the report.
+	RequestedBy Party
+	// RequestID is the X-CorrelationId of the response that returned it.
+	RequestID string
+	// Body is the exact response body returned to the client, or nil when
+	// there were no messages (a 204).
+	Body []byte
+}
+
+// Acknowledgement records that a report was shown in full.
+type Acknowledgement struct {
+	ReportID       string
+	AcknowledgedAt time.Time // UTC
+	By             Party
+	RequestID      string // the X-CorrelationId of the acknowledging request
+}
+
+// Repository stores reports and acknowledgements.
+type Repository interface {
+	// CreateReport stores a new report in one transaction.
+	CreateReport(ctx context.Context, r *Report) error
+	// Report returns a report and its acknowledgement (nil when there is
+	// none), or an error wrapping ErrNotFound.
+	Report(ctx context.Context, id string) (*Report, *Acknowledgement, error)
+	// Acknowledge records a.ReportID's first acknowledgement; it reports
+	// false, and changes nothing, when the report was acknowledged before.
+	Acknowledge(ctx context.Context, a *Acknowledgement) (bool, error)
+}
+
+// Analyzer runs the guidance engine on a calculation.
+type Analyzer interface {
+	Analyze(ctx context.Context, c *calc.Calculation, lang rules.Lang) (*rules.Result, error)
+}
+
+// CalculationSource fetches a calculation as the Individual Calculations API
+// returns it, or an error wrapping ErrCalculationNotFound.
+type CalculationSource interface {
+	Calculation(ctx context.Context, nino, taxYear, calculationID string) ([]byte, error)
+}
+
+// Request asks for a report.
+type Request struct {
+	NINO          string
+	TaxYear       string
+	CalculationID string
+	Language      rules.Lang
+	By            Party
+	RequestID     string
+}
+
+// Service produces and acknowledges reports.
+type Service struct {
+	repo     Repository
+	analyzer Analyzer
+	source   CalculationSource
+	log      *slog.Logger
+	// Now is the clock; tests may replace it before first use.
+	Now func() time.Time
+}
+
+// NewService returns a Service over its dependencies, all required.
+func NewService(repo Repository, analyzer Analyzer, source CalculationSource, log *slog.Logger) (*Service, error) {
+	switch {
+	case repo == nil:
+		return nil, errors.New("report: missing repository")
+	case analyzer == nil:
+		return nil, errors.New("report: missing analyzer")
+	case source == nil:
+		return nil, errors.New("report: missing calculation source")
+	case log == nil:
+		return nil, errors.New("report: missing logger")
+	}
+	return &Service{repo: repo, analyzer: analyzer, source: source, log: log, Now: time.Now}, nil
+}
+
+// Generate fetches the calculation and evaluates it. The report is not
+// stored until Commit.
+func (s *Service) Generate(ctx context.Context, req Request) (*Report, error) {
+	data, err := s.source.Calculation(ctx, req.NINO, req.TaxYear, req.CalculationID)
+	if err != nil {
+		return nil, fmt.Errorf("fetch calculation: %w", err)
+	}
+	c, err := calc.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("decode calculation %s: %w", req.CalculationID, err)
+	}
+	// Guidance names the customer the request is for: paths to their data
+	// must carry the NINO the client asked about.
+	c.NINO = req.NINO
+	res, err := s.analyzer.Analyze(ctx, c, req.Language)
+	if err != nil {
+		return nil, fmt.Errorf("analyze calculation %s: %w", req.CalculationID, err)
+	}
+	for _, re := range res.Errors {
+		s.log.WarnContext(ctx, "rule failed", slog.String("rule_id", re.RuleID), slog.String("err", re.Error))
+	}
+	return s.FromResult(req, res), nil
+}
+
+// FromResult makes a new report of a given result, for the sandbox's fixed
+// outcomes.
+func (s *Service) FromResult(req Request, res *rules.Result) *Report {
+	r := &Report{
+		ID:             uuid.NewString(),
+		NINO:           req.NINO,
+		TaxYear:        req.TaxYear,
+		CalculationID:  req.CalculationID,
+		CorrelationID:  newCorrelationID(),
+		RuleSetVersion: res.RuleSetVersion,
+		Language:       req.Language,
+		CreatedAt:      s.Now().UTC(),
+		RuleErrors:     res.Errors,
+		RequestedBy:    req.By,
+		RequestID:      req.RequestID,
+	}
+	for _, m := range res.Messages {
+		msg := Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []Link{}}
+		for _, l := range m.Links {
+			msg.Links = append(msg.Links, Link{Title: l.Title, URL: l.URL})
+		}
+		r.Messages = append(r.Messages, msg)
+	}
+	return r
+}
+
+// Commit stores a report with the exact body returned for it (nil for none).
+func (s *Service) Commit(ctx context.Context, r *Report, body []byte) error {
+	r.Body = body
+	if err := s.repo.CreateReport(ctx, r); err != nil {
+		return fmt.Errorf("store report %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Acknowledge records that the report was shown in full. A report of another
+// NINO is not found; a repeat succeeds and records nothing new.
+func (s *Service) Acknowledge(ctx context.Context, nino, reportID, correlationID string, by Party, requestID string) error {
+	id := strings.ToLower(reportID)
+	r, _, err := s.repo.Report(ctx, id)
+	if err != nil {
+		return fmt.Errorf("find report: %w", err)
+	}
+	if r.NINO != nino {
+		return fmt.Errorf("report %s is of another NINO: %w", id, ErrNotFound)
+	}
+	if subtle.ConstantTimeCompare([]byte(r.CorrelationID), []byte(correlationID)) != 1 {
+		return ErrCorrelationMismatch
+	}
+	created, err := s.repo.Acknowledge(ctx, &Acknowledgement{
+		ReportID:       id,
+		AcknowledgedAt: s.Now().UTC(),
+		By:             by,
+		RequestID:      requestID,
+	})
+	if err != nil {
+		return fmt.Errorf("store acknowledgement: %w", err)
+	}
+	if !created {
+		s.log.InfoContext(ctx, "report already acknowledged", slog.String("report_id", id))
+	}
+	return nil
+}
+
+// Find returns a report and its acknowledgement, for the sandbox.
+func (s *Service) Find(ctx context.Context, reportID string) (*Report, *Acknowledgement, error) {
+	return s.repo.Report(ctx, strings.ToLower(reportID))
+}
+
+// newCorrelationID returns 32 random bytes as 64 upper-case hex characters.
+func newCorrelationID() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	return strings.ToUpper(hex.EncodeToString(b))
+}

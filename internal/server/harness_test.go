@@ -1,0 +1,390 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/report"
+	"github.com/open-assist/assist/internal/rules"
+	"github.com/open-assist/assist/internal/server"
+	"github.com/open-assist/assist/internal/store"
+	rulefiles "github.com/open-assist/assist/rules"
+)
+
+const (
+	testIssuer   = "assist-test"
+	testAudience = "self-assessment-assist"
+	v1           = hmrc.MediaTypeV1
+)
+
+// today is the test clock: 2026-27 is the current tax year.
+var today = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+var (
+	catalogueOnce sync.Once
+	catalogue     *rules.Catalogue
+	catalogueErr  error
+
+	openapiOnce   sync.Once
+	openapiRouter routers.Router
+	openapiErr    error
+)
+
+// realCatalogue is the built-in rule catalogue, compiled once per test run.
+func realCatalogue(tb testing.TB) *rules.Catalogue {
+	tb.Helper()
+	catalogueOnce.Do(func() { catalogue, catalogueErr = rules.Load(rulefiles.FS) })
+	if catalogueErr != nil {
+		tb.Fatalf("rules.Load() = %v", catalogueErr)
+	}
+	return catalogue
+}
+
+type catalogueAnalyzer struct{ cat *rules.Catalogue }
+
+func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, lang rules.Lang) (*rules.Result, error) {
+	return a.cat.Evaluate(ctx, c, lang)
+}
+
+// syncBuffer collects logs from concurrent requests.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// harness is a running server on a fresh SQLite file.
+type harness struct {
+	t      testing.TB
+	url    string
+	db     *store.DB
+	issuer *auth.Issuer
+	key    []byte // the issuer's private key
+	logs   *syncBuffer
+}
+
+type harnessOptions struct {
+	analyzer         report.Analyzer
+	supportingAgents map[string]bool
+	production       bool
+	source           report.CalculationSource // default: the store
+}
+
+func newHarness(tb testing.TB, ho harnessOptions) *harness {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "assist.db"))
+	if err != nil {
+		tb.Fatalf("store.Open() = %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	clock := func() time.Time { return today }
+	key, err := auth.NewSigningKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	issuer, err := auth.NewIssuer(key, testIssuer, testAudience, time.Hour, clock)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	verifier, err := auth.NewVerifier(testIssuer, testAudience, issuer.PublicKeys(), clock)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	analyzer := ho.analyzer
+	if analyzer == nil {
+		analyzer = catalogueAnalyzer{realCatalogue(tb)}
+	}
+	var source report.CalculationSource = db
+	if ho.source != nil {
+		source = ho.source
+	}
+	svc, err := report.NewService(db, analyzer, source, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc.Now = clock
+	opts := server.Options{
+		Sandbox:          !ho.production,
+		Reports:          svc,
+		Store:            db,
+		Verifier:         verifier,
+		Log:              log,
+		Now:              clock,
+		SupportingAgents: ho.supportingAgents,
+	}
+	if !ho.production {
+		opts.Issuer = issuer
+	}
+	srv, err := server.New(opts)
+	if err != nil {
+		tb.Fatalf("server.New() = %v", err)
+	}
+	ts := httptest.NewServer(srv)
+	tb.Cleanup(ts.Close)
+	return &harness{t: tb, url: ts.URL, db: db, issuer: issuer, key: key, logs: logs}
+}
+
+// response is what a request got back.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// errors decodes an error body, object or array, into a list of codes.
+func (r response) codes(tb testing.TB) []string {
+	tb.Helper()
+	var list []hmrc.Error
+	if err := json.Unmarshal(r.body, &list); err != nil {
+		var one hmrc.Error
+		if err := json.Unmarshal(r.body, &one); err != nil {
+			tb.Fatalf("body %s is not an error: %v", r.body, err)
+		}
+		list = []hmrc.Error{one}
+	}
+	var codes []string
+	for _, e := range list {
+		codes = append(codes, string(e.Code))
+	}
+	return codes
+}
+
+func (r response) decode(tb testing.TB, v any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		tb.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+var correlationIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// do sends a request and checks what every response must have: a fresh
+// X-CorrelationId, a JSON content type on JSON bodies, and agreement with
+// the OpenAPI document.
+func (h *harness) do(method, path string, header http.Header, body string) response {
+	h.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.url+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs // keep the name's case as given
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	got := response{status: resp.StatusCode, header: resp.Header, body: data}
+	if id := resp.Header.Get(hmrc.HeaderCorrelationID); !correlationIDPattern.MatchString(id) {
+		h.t.Errorf("%s %s: X-CorrelationId = %q, want a lower-case UUID v4", method, path, id)
+	}
+	if len(data) > 0 && (data[0] == '{' || data[0] == '[') {
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			h.t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
+		}
+	}
+	if resp.StatusCode == http.StatusNoContent && len(data) > 0 {
+		h.t.Errorf("%s %s: 204 with a body %q", method, path, data)
+	}
+	h.checkOpenAPI(req, got)
+	return got
+}
+
+// checkOpenAPI validates a response against the OpenAPI document, when the
+// document has the route (it does not describe unknown paths or 405s).
+func (h *harness) checkOpenAPI(req *http.Request, got response) {
+	h.t.Helper()
+	openapiOnce.Do(func() {
+		doc, err := openapi3.NewLoader().LoadFromData(server.OpenAPI)
+		if err != nil {
+			openapiErr = err
+			return
+		}
+		openapiRouter, openapiErr = legacy.NewRouter(doc)
+	})
+	if openapiErr != nil {
+		h.t.Fatalf("load OpenAPI document: %v", openapiErr)
+	}
+	// The document lists the API under its context; the server also answers
+	// without it, and answers the platform endpoints under it too.
+	u := *req.URL
+	switch {
+	case strings.HasPrefix(u.Path, "/reports/"):
+		u.Path = hmrc.PathPrefix + u.Path
+	case strings.HasPrefix(u.Path, hmrc.PathPrefix+"/") && !strings.HasPrefix(u.Path, hmrc.PathPrefix+"/reports/"):
+		u.Path = strings.TrimPrefix(u.Path, hmrc.PathPrefix)
+	}
+	u.Scheme, u.Host = "", ""
+	probe := req.Clone(context.Background())
+	probe.URL = &u
+	route, params, err := openapiRouter.FindRoute(probe)
+	if err != nil {
+		if got.status != http.StatusNotFound && got.status != http.StatusMethodNotAllowed {
+			h.t.Errorf("%s %s: no route in the OpenAPI document (%v) but status %d", req.Method, req.URL.Path, err, got.status)
+		}
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request:    probe,
+			PathParams: params,
+			Route:      route,
+		},
+		Status: got.status,
+		Header: got.header,
+		Body:   io.NopCloser(bytes.NewReader(got.body)),
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true,
+			MultiError:            true,
+		},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		h.t.Errorf("%s %s: %d response %s does not match the OpenAPI document: %v", req.Method, req.URL.Path, got.status, got.body, err)
+	}
+}
+
+// headers builds request headers from name, value pairs.
+func headers(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h[kv[i]] = append(h[kv[i]], kv[i+1])
+	}
+	return h
+}
+
+// api returns the headers of an API call with a token.
+func api(token string, kv ...string) http.Header {
+	return headers(append([]string{"Accept", v1, "Authorization", "Bearer " + token}, kv...)...)
+}
+
+// individual is a sandbox test user.
+type individual struct {
+	NINO        string `json:"nino"`
+	MTDITID     string `json:"mtdItId"`
+	AccessToken string `json:"accessToken"`
+	ExpiresIn   int    `json:"expiresIn"`
+}
+
+type agent struct {
+	ARN         string `json:"arn"`
+	AccessToken string `json:"accessToken"`
+	ExpiresIn   int    `json:"expiresIn"`
+}
+
+func (h *harness) newIndividual(body string) individual {
+	h.t.Helper()
+	r := h.do("POST", "/test-support/individuals", nil, body)
+	if r.status != http.StatusCreated {
+		h.t.Fatalf("create individual %s: %d %s", body, r.status, r.body)
+	}
+	var in individual
+	r.decode(h.t, &in)
+	return in
+}
+
+func (h *harness) newAgent(body string) agent {
+	h.t.Helper()
+	r := h.do("POST", "/test-support/agents", nil, body)
+	if r.status != http.StatusCreated {
+		h.t.Fatalf("create agent %s: %d %s", body, r.status, r.body)
+	}
+	var a agent
+	r.decode(h.t, &a)
+	return a
+}
+
+// wireReport is a 200 body of "produce a report".
+type wireReport struct {
+	ReportID string `json:"reportId"`
+	Messages []struct {
+		Title  string `json:"title"`
+		Body   string `json:"body"`
+		Action string `json:"action"`
+		Links  []struct {
+			Title string `json:"title"`
+			URL   string `json:"url"`
+		} `json:"links"`
+		Path string `json:"path"`
+	} `json:"messages"`
+	NINO          string `json:"nino"`
+	TaxYear       string `json:"taxYear"`
+	CalculationID string `json:"calculationId"`
+	CorrelationID string `json:"correlationId"`
+}
+
+// storedReport is GET /test-support/reports/{id}.
+type storedReport struct {
+	ReportID       string `json:"reportId"`
+	NINO           string `json:"nino"`
+	TaxYear        string `json:"taxYear"`
+	CalculationID  string `json:"calculationId"`
+	CorrelationID  string `json:"correlationId"`
+	RuleSetVersion string `json:"ruleSetVersion"`
+	Language       string `json:"language"`
+	CreatedAt      string `json:"createdAt"`
+	Messages       []struct {
+		RuleID string `json:"ruleId"`
+		Title  string `json:"title"`
+	} `json:"messages"`
+	Acknowledgement *struct {
+		AcknowledgedAt string `json:"acknowledgedAt"`
+		By             struct {
+			AffinityGroup string `json:"affinityGroup"`
+			NINO          string `json:"nino"`
+			ARN           string `json:"arn"`
+		} `json:"by"`
+	} `json:"acknowledgement"`
+}
+
+func (h *harness) storedReport(id string) storedReport {
+	h.t.Helper()
+	r := h.do("GET", "/test-support/reports/"+id, nil, "")
+	if r.status != http.StatusOK {
+		h.t.Fatalf("GET report %s: %d %s", id, r.status, r.body)
+	}
+	var sr storedReport
+	r.decode(h.t, &sr)
+	return sr
+}

@@ -1,0 +1,167 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/hmrc"
+)
+
+type requestIDKey struct{}
+
+// RequestID returns the X-CorrelationId of the request in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// statusWriter remembers the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	size   int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.size += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// base gives every response a fresh X-CorrelationId, turns a panic into a
+// 500 (never a stack trace to the client), and logs one line per request.
+// It logs the route pattern, not the path, so no NINO reaches the logs, and
+// never a header.
+func (s *Server) base(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := uuid.NewString()
+		w.Header().Set(hmrc.HeaderCorrelationID, id)
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+				if sw.status == 0 {
+					s.writeProblems(sw, problems{hmrc.ErrInternalServerError})
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "(none)"
+			}
+			s.log.InfoContext(r.Context(), "request",
+				slog.String("method", r.Method),
+				slog.String("route", route),
+				slog.Int("status", sw.status),
+				slog.Int("bytes", sw.size),
+				slog.Duration("duration", time.Since(start)))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// fallback answers paths the mux does not know (404) and known paths asked
+// with another method (405 with Allow) with JSON bodies.
+func (s *Server) fallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		probe := &probeWriter{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		switch probe.status {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			s.writeProblems(w, problems{hmrc.ErrMethodNotAllowed})
+		default:
+			s.writeProblems(w, problems{hmrc.ErrNotFound})
+		}
+	})
+}
+
+// probeWriter captures what the mux would answer, without writing it.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header { return p.header }
+func (p *probeWriter) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (p *probeWriter) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+
+// api guards an API endpoint with the contract's first two checks: the
+// Accept header (406) and a bearer token with scope (401).
+func (s *Server) api(scope string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hmrc.AcceptsV1(r.Header.Values("Accept")) {
+			s.fail(w, r, errAccept)
+			return
+		}
+		raw, ok := bearerToken(r.Header.Values("Authorization"))
+		if !ok {
+			s.fail(w, r, errMissingCredentials)
+			return
+		}
+		p, err := s.opts.Verifier.Verify(r.Context(), raw)
+		if err != nil {
+			s.log.InfoContext(r.Context(), "token refused", slog.Any("err", err))
+			s.fail(w, r, err)
+			return
+		}
+		if !p.HasScope(scope) {
+			s.fail(w, r, errScope)
+			return
+		}
+		ctx, cancel := context.WithTimeout(auth.NewContext(r.Context(), p, raw), s.opts.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// bearerToken returns the token of a lone "Authorization: Bearer X" header.
+func bearerToken(values []string) (auth.Token, bool) {
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", false
+	}
+	return auth.Token(tok), true
+}

@@ -1,0 +1,32 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/open-assist/assist/internal/hmrc"
+)
+
+// routes lists every route. The API and platform routes answer both under
+// the API's context (/individuals/self-assessment/assist) and without it;
+// test support exists only in sandbox mode.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, prefix := range []string{"", hmrc.PathPrefix} {
+		mux.Handle("POST "+prefix+"/reports/{nino}/{taxYear}/{calculationId}", s.api(hmrc.ScopeRead, s.handleProduce()))
+		mux.Handle("POST "+prefix+"/reports/acknowledge/{nino}/{reportId}/{correlationId}", s.api(hmrc.ScopeWrite, s.handleAcknowledge()))
+
+		mux.Handle("GET "+prefix+"/api/definition", s.handleDefinition())
+		mux.Handle("GET "+prefix+"/api/conf/{version}/{file...}", s.handleDocs())
+		mux.Handle("GET "+prefix+"/ping/ping", s.handlePing())
+		mux.Handle("GET "+prefix+"/health/ready", s.handleReady())
+	}
+	if s.opts.Sandbox {
+		mux.Handle("POST /test-support/individuals", s.handleCreateIndividual())
+		mux.Handle("POST /test-support/agents", s.handleCreateAgent())
+		mux.Handle("PUT /test-support/agents/{arn}/clients/{nino}", s.handlePutClient())
+		mux.Handle("DELETE /test-support/agents/{arn}/clients/{nino}", s.handleDeleteClient())
+		mux.Handle("PUT /test-support/calculations/{nino}/{taxYear}/{calculationId}", s.handlePutCalculation())
+		mux.Handle("GET /test-support/reports/{reportId}", s.handleGetReport())
+	}
+	return mux
+}

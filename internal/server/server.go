@@ -1,0 +1,114 @@
+// Package server is the HTTP face of the service: HMRC's Self Assessment
+// Assist API v1.0 (produce and acknowledge reports), the API platform's own
+// endpoints (definition, documentation, health) and, in sandbox mode, the
+// test-support endpoints that create users, authorise agents and load
+// calculations. routes.go lists every route; errors.go is the one place
+// where errors become HTTP statuses and HMRC error bodies.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/report"
+	"github.com/open-assist/assist/internal/store"
+)
+
+// Options are the dependencies and settings of a Server.
+type Options struct {
+	// Sandbox switches on the test-support endpoints, Gov-Test-Scenario and
+	// the sandbox's fixed calculation ids.
+	Sandbox  bool
+	Reports  *report.Service
+	Store    store.Store
+	Verifier *auth.Verifier
+	// Issuer signs the sandbox's tokens; required in sandbox mode.
+	Issuer *auth.Issuer
+	Log    *slog.Logger
+	// Now is the clock (the current tax year comes from it); default time.Now.
+	Now func() time.Time
+	// SupportingAgents lists the endpoints ("produce", "acknowledge") open to
+	// supporting agents.
+	SupportingAgents map[string]bool
+	// APIStatus is the status of version 1.0 in the API definition.
+	APIStatus string
+	// RequestTimeout bounds the work of one API request (fetching and
+	// evaluating the calculation); default 30s.
+	RequestTimeout time.Duration
+}
+
+// Server serves the API.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	handler http.Handler
+}
+
+// New returns a Server, checking that it has what it needs.
+func New(opts Options) (*Server, error) {
+	switch {
+	case opts.Reports == nil:
+		return nil, errors.New("server: missing report service")
+	case opts.Store == nil:
+		return nil, errors.New("server: missing store")
+	case opts.Verifier == nil:
+		return nil, errors.New("server: missing token verifier")
+	case opts.Log == nil:
+		return nil, errors.New("server: missing logger")
+	case opts.Sandbox && opts.Issuer == nil:
+		return nil, errors.New("server: sandbox mode needs a token issuer")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 30 * time.Second
+	}
+	if opts.APIStatus == "" {
+		opts.APIStatus = "BETA"
+	}
+	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now}
+	s.handler = s.base(s.fallback(s.routes()))
+	return s, nil
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Run serves on ln until ctx is done, then stops accepting connections and
+// gives requests in flight up to grace to finish.
+func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.InfoContext(ctx, "listening", slog.String("addr", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", slog.Duration("grace", grace))
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package store
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// dialect is everything that differs between the SQL databases the store
+// runs on. Queries are written once, with $N placeholders.
+type dialect struct {
+	name       string // driver name and migrations folder
+	rebind     func(query string) string
+	dataSource string
+}
+
+var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
+
+// parseDSN picks the dialect from the --db value: "sqlite:PATH" (also
+// "sqlite://PATH") for the embedded store. PostgreSQL follows.
+func parseDSN(dsn string) (dialect, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+		if path == "" || path == ":memory:" || strings.Contains(path, "mode=memory") {
+			return dialect{}, fmt.Errorf("store: sqlite needs a file, not %q", dsn)
+		}
+		return dialect{
+			name: "sqlite",
+			// SQLite numbers parameters ?NNN; $N would be a named parameter.
+			rebind: func(q string) string { return dollarParam.ReplaceAllString(q, "?$1") },
+			// WAL lets readers run beside the single writer; writers wait
+			// (busy_timeout) rather than fail, and take the write lock at
+			// BEGIN (immediate) so that two transactions never deadlock on
+			// upgrade.
+			dataSource: "file:" + (&url.URL{Path: path}).EscapedPath() +
+				"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate",
+		}, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return dialect{}, fmt.Errorf("store: PostgreSQL is not supported yet")
+	default:
+		return dialect{}, fmt.Errorf("store: unknown database %q (want sqlite:PATH)", dsn)
+	}
+}
+
+// timeLayout stores instants as fixed-width UTC text, so that they sort.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}

@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/open-assist/assist/internal/report"
+	"github.com/open-assist/assist/internal/rules"
+)
+
+// storedMessage is a report message as kept in reports.messages.
+type storedMessage struct {
+	RuleID string       `json:"ruleId"`
+	Title  string       `json:"title"`
+	Body   string       `json:"body"`
+	Action string       `json:"action"`
+	Links  []storedLink `json:"links"`
+	Path   string       `json:"path"`
+}
+
+type storedLink struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+// CreateReport stores a new report in one transaction (the transaction the
+// non-repudiation outbox row will join).
+func (db *DB) CreateReport(ctx context.Context, r *report.Report) error {
+	msgs := make([]storedMessage, 0, len(r.Messages))
+	for _, m := range r.Messages {
+		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []storedLink{}}
+		for _, l := range m.Links {
+			sm.Links = append(sm.Links, storedLink{Title: l.Title, URL: l.URL})
+		}
+		msgs = append(msgs, sm)
+	}
+	msgJSON, err := json.Marshal(msgs)
+	if err != nil {
+		return fmt.Errorf("encode messages: %w", err)
+	}
+	ruleErrors := r.RuleErrors
+	if ruleErrors == nil {
+		ruleErrors = []rules.RuleError{}
+	}
+	errJSON, err := json.Marshal(ruleErrors)
+	if err != nil {
+		return fmt.Errorf("encode rule errors: %w", err)
+	}
+	const q = `INSERT INTO reports (id, nino, tax_year, calculation_id, correlation_id, rule_set_version,
+		language, messages, rule_errors, body, requested_by_group, requested_by_nino, requested_by_arn,
+		request_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	return db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, q, r.ID, r.NINO, r.TaxYear, r.CalculationID, r.CorrelationID, r.RuleSetVersion,
+			string(r.Language), string(msgJSON), string(errJSON), r.Body, r.RequestedBy.AffinityGroup,
+			nullString(r.RequestedBy.NINO), nullString(r.RequestedBy.ARN), r.RequestID, formatTime(r.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("insert report: %w", err)
+		}
+		return nil
+	})
+}
+
+// Report returns a report and its acknowledgement, if any.
+func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Acknowledgement, error) {
+	const q = `SELECT r.id, r.nino, r.tax_year, r.calculation_id, r.correlation_id, r.rule_set_version,
+		r.language, r.messages, r.rule_errors, r.body, r.requested_by_group, r.requested_by_nino,
+		r.requested_by_arn, r.request_id, r.created_at,
+		a.acknowledged_at, a.affinity_group, a.nino, a.arn, a.request_id
+		FROM reports r LEFT JOIN acknowledgements a ON a.report_id = r.id
+		WHERE r.id = $1`
+	var (
+		r                         report.Report
+		lang, msgJSON, errJSON    string
+		reqNINO, reqARN           sql.NullString
+		createdAt                 string
+		ackAt, ackGroup           sql.NullString
+		ackNINO, ackARN, ackReqID sql.NullString
+	)
+	err := db.queryRow(ctx, q, id).Scan(&r.ID, &r.NINO, &r.TaxYear, &r.CalculationID, &r.CorrelationID,
+		&r.RuleSetVersion, &lang, &msgJSON, &errJSON, &r.Body, &r.RequestedBy.AffinityGroup, &reqNINO,
+		&reqARN, &r.RequestID, &createdAt, &ackAt, &ackGroup, &ackNINO, &ackARN, &ackReqID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("report %s: %w", id, report.ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("select report: %w", err)
+	}
+	r.Language = rules.Lang(lang)
+	r.RequestedBy.NINO, r.RequestedBy.ARN = reqNINO.String, reqARN.String
+	if r.CreatedAt, err = parseTime(createdAt); err != nil {
+		return nil, nil, err
+	}
+	var msgs []storedMessage
+	if err := json.Unmarshal([]byte(msgJSON), &msgs); err != nil {
+		return nil, nil, fmt.Errorf("decode messages of report %s: %w", id, err)
+	}
+	for _, m := range msgs {
+		rm := report.Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []report.Link{}}
+		for _, l := range m.Links {
+			rm.Links = append(rm.Links, report.Link{Title: l.Title, URL: l.URL})
+		}
+		r.Messages = append(r.Messages, rm)
+	}
+	if err := json.Unmarshal([]byte(errJSON), &r.RuleErrors); err != nil {
+		return nil, nil, fmt.Errorf("decode rule errors of report %s: %w", id, err)
+	}
+	if !ackAt.Valid {
+		return &r, nil, nil
+	}
+	ack := &report.Acknowledgement{
+		ReportID:  r.ID,
+		By:        report.Party{AffinityGroup: ackGroup.String, NINO: ackNINO.String, ARN: ackARN.String},
+		RequestID: ackReqID.String,
+	}
+	if ack.AcknowledgedAt, err = parseTime(ackAt.String); err != nil {
+		return nil, nil, err
+	}
+	return &r, ack, nil
+}
+
+// Acknowledge records the first acknowledgement of a report.
+func (db *DB) Acknowledge(ctx context.Context, a *report.Acknowledgement) (bool, error) {
+	const q = `INSERT INTO acknowledgements (report_id, acknowledged_at, affinity_group, nino, arn, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (report_id) DO NOTHING`
+	var created bool
+	err := db.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, q, a.ReportID, formatTime(a.AcknowledgedAt), a.By.AffinityGroup,
+			nullString(a.By.NINO), nullString(a.By.ARN), a.RequestID)
+		if err != nil {
+			return fmt.Errorf("insert acknowledgement: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("insert acknowledgement: %w", err)
+		}
+		created = n == 1
+		return nil
+	})
+	return created, err
+}
+
+// ReportIDs lists the ids of the reports made of one calculation, oldest
+// first, including those with no messages.
+func (db *DB) ReportIDs(ctx context.Context, nino, taxYear, calculationID string) ([]string, error) {
+	const q = `SELECT id FROM reports WHERE nino = $1 AND tax_year = $2 AND calculation_id = $3 ORDER BY created_at, id`
+	rows, err := db.db.QueryContext(ctx, db.dialect.rebind(q), nino, taxYear, calculationID)
+	if err != nil {
+		return nil, fmt.Errorf("select reports: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan report id: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select reports: %w", err)
+	}
+	return ids, nil
+}

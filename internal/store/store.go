@@ -1,0 +1,215 @@
+// Package store keeps everything the service persists: reports and their
+// acknowledgements, sandbox identities, agent authorisations, calculations
+// and the sandbox's signing key. All SQL lives here. SQLite (pure Go, WAL)
+// is the embedded default; queries are written with $N placeholders and
+// dialect.go holds what differs between databases, so that a PostgreSQL
+// implementation of Store can follow.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/open-assist/assist/internal/report"
+)
+
+// ErrNotFound is returned (wrapped) when a row does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// Relationship types of an agent with a client.
+const (
+	Main       = "main"
+	Supporting = "supporting"
+)
+
+// Individual is a sandbox test user.
+type Individual struct {
+	NINO            string
+	MTDITID         string
+	MTDEnrolled     bool
+	ConfidenceLevel int
+	CreatedAt       time.Time
+}
+
+// Agent is a sandbox agent with an agent services account.
+type Agent struct {
+	ARN       string
+	CreatedAt time.Time
+}
+
+// Store is what the service needs from a database.
+type Store interface {
+	report.Repository
+	report.CalculationSource
+
+	// PutCalculation stores (or replaces) a calculation.
+	PutCalculation(ctx context.Context, nino, taxYear, calculationID string, body []byte) error
+	// PutIndividual stores (or replaces) a test user.
+	PutIndividual(ctx context.Context, in *Individual) error
+	// PutAgent stores an agent; an existing agent is kept.
+	PutAgent(ctx context.Context, a *Agent) error
+	// Agent returns an agent, or an error wrapping ErrNotFound.
+	Agent(ctx context.Context, arn string) (*Agent, error)
+	// PutRelationship records that a client authorised an agent (Main or
+	// Supporting), replacing any earlier authorisation.
+	PutRelationship(ctx context.Context, arn, nino, kind string) error
+	// DeleteRelationship removes an authorisation; removing none is no error.
+	DeleteRelationship(ctx context.Context, arn, nino string) error
+	// Relationship returns Main or Supporting, or an error wrapping ErrNotFound.
+	Relationship(ctx context.Context, arn, nino string) (string, error)
+	// SigningKey returns the key stored under id, first storing the one
+	// made by create when there is none. Concurrent first calls agree.
+	SigningKey(ctx context.Context, id string, create func() ([]byte, error)) ([]byte, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is the SQL implementation of Store.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
+	// Now is the clock for the timestamps the store sets itself.
+	Now func() time.Time
+}
+
+var _ Store = (*DB)(nil)
+
+// Open connects to the database named by dsn ("sqlite:assist.db") and
+// applies any migrations it has not had.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	d, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := sql.Open(d.name, d.dataSource)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", d.name, err)
+	}
+	db := &DB{db: sqlDB, dialect: d, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
+// Tx is a transaction with the dialect's placeholders.
+type Tx struct {
+	tx *sql.Tx
+	d  dialect
+}
+
+func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// InTx runs f in a transaction, committing when it returns nil and rolling
+// back otherwise.
+func (db *DB) InTx(ctx context.Context, f func(tx *Tx) error) error {
+	sqlTx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := f(&Tx{tx: sqlTx, d: db.dialect}); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil {
+			return fmt.Errorf("rolling back transaction: %v (original error: %w)", rbErr, err)
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return db.db.ExecContext(ctx, db.dialect.rebind(q), args...)
+}
+
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.db.QueryRowContext(ctx, db.dialect.rebind(q), args...)
+}
+
+// migrate applies, in order and each in its own transaction, the embedded
+// migrations not yet recorded in schema_migrations.
+func (db *DB) migrate(ctx context.Context) error {
+	const createTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    TEXT PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	)`
+	if _, err := db.exec(ctx, createTable); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	dir := path.Join("migrations", db.dialect.name)
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(name, ".sql")
+		script, err := fs.ReadFile(migrations, path.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", name, err)
+		}
+		err = db.InTx(ctx, func(tx *Tx) error {
+			var n int
+			if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+				return fmt.Errorf("check migration %s: %w", version, err)
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.tx.ExecContext(ctx, string(script)); err != nil {
+				return fmt.Errorf("apply migration %s: %w", version, err)
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+				version, formatTime(db.Now())); err != nil {
+				return fmt.Errorf("record migration %s: %w", version, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
