@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,11 +21,11 @@ import (
 
 	"github.com/open-assist/assist/internal/events"
 	"github.com/open-assist/assist/internal/nrs"
+	"github.com/open-assist/assist/internal/testdb"
 )
 
-// testDB opens an empty database of each dialect this machine has: SQLite
-// always, PostgreSQL when ASSIST_TEST_POSTGRES_DSN is set (a fresh schema
-// per test). Under CI a missing PostgreSQL fails instead of skipping.
+// testDBs opens an empty database of each dialect: SQLite always,
+// PostgreSQL as package testdb provides it.
 func testDBs(t *testing.T) map[string]func(t *testing.T) (*sql.DB, string) {
 	return map[string]func(t *testing.T) (*sql.DB, string){
 		"sqlite": func(t *testing.T) (*sql.DB, string) {
@@ -40,35 +38,13 @@ func testDBs(t *testing.T) map[string]func(t *testing.T) (*sql.DB, string) {
 			return db, ""
 		},
 		"postgres": func(t *testing.T) (*sql.DB, string) {
-			dsn := os.Getenv("ASSIST_TEST_POSTGRES_DSN")
-			if dsn == "" {
-				if os.Getenv("CI") != "" {
-					t.Fatal("ASSIST_TEST_POSTGRES_DSN is not set under CI")
-				}
-				t.Skip("ASSIST_TEST_POSTGRES_DSN not set")
-			}
-			schema := fmt.Sprintf("outbox_test_%d", time.Now().UnixNano())
-			admin, err := sql.Open("pgx", dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-				t.Fatalf("create schema: %v", err)
-			}
-			t.Cleanup(func() {
-				admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-				admin.Close()
-			})
-			sep := "?"
-			if strings.Contains(dsn, "?") {
-				sep = "&"
-			}
-			db, err := sql.Open("pgx", dsn+sep+"search_path="+schema)
+			db, err := sql.Open("pgx", testdb.PostgresDSN(t))
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
-			return db, schema
+			// River's tables go in the schema the connection's search_path names.
+			return db, ""
 		},
 	}
 }

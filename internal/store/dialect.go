@@ -11,7 +11,8 @@ import (
 // dialect is everything that differs between the SQL databases the store
 // runs on. Queries are written once, with $N placeholders.
 type dialect struct {
-	name       string // driver name and migrations folder
+	name       string // "sqlite" or "postgres": the migrations folder
+	driver     string // database/sql driver name
 	rebind     func(query string) string
 	dataSource string
 }
@@ -19,7 +20,9 @@ type dialect struct {
 var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
 
 // parseDSN picks the dialect from the --db value: "sqlite:PATH" (also
-// "sqlite://PATH") for the embedded store. PostgreSQL follows.
+// "sqlite://PATH") for the embedded store, "postgres://..." (or
+// "postgresql://...") for PostgreSQL through pgx, which many replicas can
+// share.
 func parseDSN(dsn string) (dialect, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
@@ -28,20 +31,31 @@ func parseDSN(dsn string) (dialect, error) {
 			return dialect{}, fmt.Errorf("store: sqlite needs a file, not %q", dsn)
 		}
 		return dialect{
-			name: "sqlite",
+			name:   "sqlite",
+			driver: "sqlite",
 			// SQLite numbers parameters ?NNN; $N would be a named parameter.
 			rebind: func(q string) string { return dollarParam.ReplaceAllString(q, "?$1") },
 			// WAL lets readers run beside the single writer; writers wait
 			// (busy_timeout) rather than fail, and take the write lock at
 			// BEGIN (immediate) so that two transactions never deadlock on
-			// upgrade.
+			// upgrade. synchronous FULL makes a commit durable before the
+			// response is sent, even across a power cut: an accepted
+			// acknowledgement must never be lost.
 			dataSource: "file:" + (&url.URL{Path: path}).EscapedPath() +
-				"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate",
+				"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate",
 		}, nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return dialect{}, fmt.Errorf("store: PostgreSQL is not supported yet")
+		if _, err := url.Parse(dsn); err != nil {
+			return dialect{}, fmt.Errorf("store: bad PostgreSQL URL: %w", err)
+		}
+		return dialect{
+			name:       "postgres",
+			driver:     "pgx",
+			rebind:     func(q string) string { return q },
+			dataSource: dsn,
+		}, nil
 	default:
-		return dialect{}, fmt.Errorf("store: unknown database %q (want sqlite:PATH)", dsn)
+		return dialect{}, fmt.Errorf("store: unknown database %q (want sqlite:PATH or postgres://...)", dsn)
 	}
 }
 

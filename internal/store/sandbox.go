@@ -41,7 +41,11 @@ func (db *DB) PutIndividual(ctx context.Context, in *Individual) error {
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (nino) DO UPDATE SET mtd_it_id = excluded.mtd_it_id, mtd_enrolled = excluded.mtd_enrolled,
 			confidence_level = excluded.confidence_level`
-	if _, err := db.exec(ctx, q, in.NINO, in.MTDITID, in.MTDEnrolled, in.ConfidenceLevel, formatTime(in.CreatedAt)); err != nil {
+	enrolled := 0 // an integer in both dialects
+	if in.MTDEnrolled {
+		enrolled = 1
+	}
+	if _, err := db.exec(ctx, q, in.NINO, in.MTDITID, enrolled, in.ConfidenceLevel, formatTime(in.CreatedAt)); err != nil {
 		return fmt.Errorf("upsert individual: %w", err)
 	}
 	return nil

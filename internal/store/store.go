@@ -18,7 +18,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
 	"github.com/open-assist/assist/internal/report"
 )
@@ -95,16 +96,46 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlDB, err := sql.Open(d.name, d.dataSource)
+	sqlDB, err := sql.Open(d.driver, d.dataSource)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.name, err)
 	}
 	db := &DB{db: sqlDB, dialect: d, Now: time.Now}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.WithMigrationLock(ctx, func() error { return db.migrate(ctx) }); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// SQL returns the connection pool, for the outbox, whose jobs join the
+// store's transactions.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Dialect is "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.name }
+
+// migrationLock is the PostgreSQL advisory lock replicas take to migrate one
+// at a time (any fixed number will do; this one spells "assist").
+const migrationLock = 0x617373697374
+
+// WithMigrationLock runs f while holding the database's migration lock, so
+// that replicas starting together do not migrate at once. SQLite has one
+// writer already.
+func (db *DB) WithMigrationLock(ctx context.Context, f func() error) error {
+	if db.dialect.name != "postgres" {
+		return f()
+	}
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	return f()
 }
 
 // Close closes the database.

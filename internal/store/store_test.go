@@ -12,12 +12,29 @@ import (
 
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
+	"github.com/open-assist/assist/internal/testdb"
 )
 
-// openTest opens a store on a fresh SQLite file.
-func openTest(tb testing.TB) (*DB, string) {
+// eachDB runs f on a fresh store of each dialect: SQLite always, PostgreSQL
+// when the machine has one (see package testdb).
+func eachDB(t *testing.T, f func(t *testing.T, db *DB, dsn string)) {
+	t.Helper()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			db, dsn := openTest(t, dialect)
+			f(t, db, dsn)
+		})
+	}
+}
+
+// openTest opens a store on a fresh SQLite file or PostgreSQL schema.
+func openTest(tb testing.TB, dialect string) (*DB, string) {
 	tb.Helper()
 	dsn := "sqlite:" + filepath.Join(tb.TempDir(), "assist.db")
+	if dialect == "postgres" {
+		dsn = testdb.PostgresDSN(tb)
+	}
 	db, err := Open(context.Background(), dsn)
 	if err != nil {
 		tb.Fatalf("Open(%s) = %v", dsn, err)
@@ -28,7 +45,7 @@ func openTest(tb testing.TB) (*DB, string) {
 
 func TestOpen(t *testing.T) {
 	t.Parallel()
-	db, dsn := openTest(t)
+	db, dsn := openTest(t, "sqlite")
 	ctx := context.Background()
 	var mode string
 	if err := db.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
@@ -63,7 +80,8 @@ func TestParseDSN(t *testing.T) {
 		{"sqlite:///tmp/assist.db", false},
 		{"sqlite::memory:", true},
 		{"sqlite:", true},
-		{"postgres://localhost/assist", true},
+		{"postgres://localhost/assist", false},
+		{"postgresql://u@localhost:5432/assist?sslmode=disable", false},
 		{"assist.db", true},
 	}
 	for _, tc := range tests {
@@ -100,171 +118,175 @@ func sampleReport(id string) *report.Report {
 
 func TestReports(t *testing.T) {
 	t.Parallel()
-	db, _ := openTest(t)
-	ctx := context.Background()
-	want := sampleReport("3f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
-	if err := db.CreateReport(ctx, want); err != nil {
-		t.Fatalf("CreateReport() = %v", err)
-	}
-	if err := db.CreateReport(ctx, want); err == nil {
-		t.Errorf("CreateReport(same id) = nil, want an error")
-	}
-	got, ack, err := db.Report(ctx, want.ID)
-	if err != nil {
-		t.Fatalf("Report() = %v", err)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Report() (-want +got):\n%s", diff)
-	}
-	if ack != nil {
-		t.Errorf("acknowledgement = %+v, want nil", ack)
-	}
-	if _, _, err := db.Report(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, report.ErrNotFound) {
-		t.Errorf("Report(unknown) = %v, want report.ErrNotFound", err)
-	}
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
+		want := sampleReport("3f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
+		if err := db.CreateReport(ctx, want); err != nil {
+			t.Fatalf("CreateReport() = %v", err)
+		}
+		if err := db.CreateReport(ctx, want); err == nil {
+			t.Errorf("CreateReport(same id) = nil, want an error")
+		}
+		got, ack, err := db.Report(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("Report() = %v", err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Report() (-want +got):\n%s", diff)
+		}
+		if ack != nil {
+			t.Errorf("acknowledgement = %+v, want nil", ack)
+		}
+		if _, _, err := db.Report(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, report.ErrNotFound) {
+			t.Errorf("Report(unknown) = %v, want report.ErrNotFound", err)
+		}
 
-	// A report with no messages keeps a NULL body.
-	empty := sampleReport("4f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
-	empty.Messages, empty.Body, empty.RuleErrors = nil, nil, nil
-	if err := db.CreateReport(ctx, empty); err != nil {
-		t.Fatal(err)
-	}
-	got, _, err = db.Report(ctx, empty.ID)
-	if err != nil || got.Body != nil || len(got.Messages) != 0 {
-		t.Errorf("Report(empty) = %+v, %v; want no body and no messages", got, err)
-	}
-	ids, err := db.ReportIDs(ctx, want.NINO, want.TaxYear, want.CalculationID)
-	if err != nil || len(ids) != 2 {
-		t.Errorf("ReportIDs() = %v, %v; want 2", ids, err)
-	}
+		// A report with no messages keeps a NULL body.
+		empty := sampleReport("4f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
+		empty.Messages, empty.Body, empty.RuleErrors = nil, nil, nil
+		if err := db.CreateReport(ctx, empty); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err = db.Report(ctx, empty.ID)
+		if err != nil || got.Body != nil || len(got.Messages) != 0 {
+			t.Errorf("Report(empty) = %+v, %v; want no body and no messages", got, err)
+		}
+		ids, err := db.ReportIDs(ctx, want.NINO, want.TaxYear, want.CalculationID)
+		if err != nil || len(ids) != 2 {
+			t.Errorf("ReportIDs() = %v, %v; want 2", ids, err)
+		}
 
-	// The first acknowledgement is kept; a repeat records nothing.
-	first := &report.Acknowledgement{ReportID: want.ID, AcknowledgedAt: time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC),
-		By: report.Party{AffinityGroup: report.Individual, NINO: "TC663795B"}, RequestID: "r1"}
-	if created, err := db.Acknowledge(ctx, first); err != nil || !created {
-		t.Fatalf("Acknowledge() = %v, %v; want true, nil", created, err)
-	}
-	second := *first
-	second.AcknowledgedAt = first.AcknowledgedAt.Add(time.Hour)
-	second.RequestID = "r2"
-	if created, err := db.Acknowledge(ctx, &second); err != nil || created {
-		t.Fatalf("Acknowledge(repeat) = %v, %v; want false, nil", created, err)
-	}
-	_, ack, err = db.Report(ctx, want.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(first, ack); diff != "" {
-		t.Errorf("acknowledgement (-want +got):\n%s", diff)
-	}
-	// An acknowledgement needs a report.
-	if _, err := db.Acknowledge(ctx, &report.Acknowledgement{ReportID: "nope", By: report.Party{AffinityGroup: "Individual"}}); err == nil {
-		t.Errorf("Acknowledge(unknown report) = nil, want a foreign key error")
-	}
+		// The first acknowledgement is kept; a repeat records nothing.
+		first := &report.Acknowledgement{ReportID: want.ID, AcknowledgedAt: time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC),
+			By: report.Party{AffinityGroup: report.Individual, NINO: "TC663795B"}, RequestID: "r1"}
+		if created, err := db.Acknowledge(ctx, first); err != nil || !created {
+			t.Fatalf("Acknowledge() = %v, %v; want true, nil", created, err)
+		}
+		second := *first
+		second.AcknowledgedAt = first.AcknowledgedAt.Add(time.Hour)
+		second.RequestID = "r2"
+		if created, err := db.Acknowledge(ctx, &second); err != nil || created {
+			t.Fatalf("Acknowledge(repeat) = %v, %v; want false, nil", created, err)
+		}
+		_, ack, err = db.Report(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(first, ack); diff != "" {
+			t.Errorf("acknowledgement (-want +got):\n%s", diff)
+		}
+		// An acknowledgement needs a report.
+		if _, err := db.Acknowledge(ctx, &report.Acknowledgement{ReportID: "nope", By: report.Party{AffinityGroup: "Individual"}}); err == nil {
+			t.Errorf("Acknowledge(unknown report) = nil, want a foreign key error")
+		}
+	})
 }
 
 func TestConcurrentWrites(t *testing.T) {
 	t.Parallel()
-	db, _ := openTest(t)
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for i := range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := sampleReport(time.Now().Format("150405.000000000") + string(rune('a'+i%26)) + string(rune('a'+i/26)))
-			errs <- db.CreateReport(ctx, r)
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("CreateReport() = %v", err)
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := sampleReport(time.Now().Format("150405.000000000") + string(rune('a'+i%26)) + string(rune('a'+i/26)))
+				errs <- db.CreateReport(ctx, r)
+			}()
 		}
-	}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("CreateReport() = %v", err)
+			}
+		}
+	})
 }
 
 func TestSandboxData(t *testing.T) {
 	t.Parallel()
-	db, _ := openTest(t)
-	ctx := context.Background()
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
 
-	if _, err := db.Calculation(ctx, "TC663795B", "2025-26", "x"); !errors.Is(err, report.ErrCalculationNotFound) {
-		t.Errorf("Calculation(unknown) = %v, want ErrCalculationNotFound", err)
-	}
-	for _, body := range []string{`{"v":1}`, `{"v":2}`} {
-		if err := db.PutCalculation(ctx, "TC663795B", "2025-26", "x", []byte(body)); err != nil {
+		if _, err := db.Calculation(ctx, "TC663795B", "2025-26", "x"); !errors.Is(err, report.ErrCalculationNotFound) {
+			t.Errorf("Calculation(unknown) = %v, want ErrCalculationNotFound", err)
+		}
+		for _, body := range []string{`{"v":1}`, `{"v":2}`} {
+			if err := db.PutCalculation(ctx, "TC663795B", "2025-26", "x", []byte(body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := db.Calculation(ctx, "TC663795B", "2025-26", "x"); err != nil || string(got) != `{"v":2}` {
+			t.Errorf("Calculation() = %s, %v; want the replacement", got, err)
+		}
+		if _, err := db.Calculation(ctx, "AB123456C", "2025-26", "x"); !errors.Is(err, report.ErrCalculationNotFound) {
+			t.Errorf("Calculation(other NINO) = %v, want ErrCalculationNotFound", err)
+		}
+
+		in := &Individual{NINO: "TC663795B", MTDITID: "XAIT00000000001", MTDEnrolled: true, ConfidenceLevel: 250, CreatedAt: time.Now()}
+		if err := db.PutIndividual(ctx, in); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if got, err := db.Calculation(ctx, "TC663795B", "2025-26", "x"); err != nil || string(got) != `{"v":2}` {
-		t.Errorf("Calculation() = %s, %v; want the replacement", got, err)
-	}
-	if _, err := db.Calculation(ctx, "AB123456C", "2025-26", "x"); !errors.Is(err, report.ErrCalculationNotFound) {
-		t.Errorf("Calculation(other NINO) = %v, want ErrCalculationNotFound", err)
-	}
+		if err := db.PutIndividual(ctx, in); err != nil {
+			t.Errorf("PutIndividual(again) = %v", err)
+		}
 
-	in := &Individual{NINO: "TC663795B", MTDITID: "XAIT00000000001", MTDEnrolled: true, ConfidenceLevel: 250, CreatedAt: time.Now()}
-	if err := db.PutIndividual(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutIndividual(ctx, in); err != nil {
-		t.Errorf("PutIndividual(again) = %v", err)
-	}
-
-	if _, err := db.Agent(ctx, "AARN1234567"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Agent(unknown) = %v, want ErrNotFound", err)
-	}
-	if err := db.PutAgent(ctx, &Agent{ARN: "AARN1234567", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if a, err := db.Agent(ctx, "AARN1234567"); err != nil || a.ARN != "AARN1234567" {
-		t.Errorf("Agent() = %+v, %v", a, err)
-	}
-	if _, err := db.Relationship(ctx, "AARN1234567", "TC663795B"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Relationship(none) = %v, want ErrNotFound", err)
-	}
-	for _, kind := range []string{Main, Supporting} {
-		if err := db.PutRelationship(ctx, "AARN1234567", "TC663795B", kind); err != nil {
+		if _, err := db.Agent(ctx, "AARN1234567"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Agent(unknown) = %v, want ErrNotFound", err)
+		}
+		if err := db.PutAgent(ctx, &Agent{ARN: "AARN1234567", CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := db.Relationship(ctx, "AARN1234567", "TC663795B"); err != nil || got != kind {
-			t.Errorf("Relationship() = %q, %v; want %q", got, err, kind)
+		if a, err := db.Agent(ctx, "AARN1234567"); err != nil || a.ARN != "AARN1234567" {
+			t.Errorf("Agent() = %+v, %v", a, err)
 		}
-	}
-	if err := db.PutRelationship(ctx, "AARN1234567", "TC663795B", "other"); err == nil {
-		t.Errorf("PutRelationship(other) = nil, want an error")
-	}
-	if err := db.PutRelationship(ctx, "BARN1234567", "TC663795B", Main); err == nil {
-		t.Errorf("PutRelationship(unknown agent) = nil, want a foreign key error")
-	}
-	if err := db.DeleteRelationship(ctx, "AARN1234567", "TC663795B"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Relationship(ctx, "AARN1234567", "TC663795B"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Relationship(deleted) = %v, want ErrNotFound", err)
-	}
+		if _, err := db.Relationship(ctx, "AARN1234567", "TC663795B"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Relationship(none) = %v, want ErrNotFound", err)
+		}
+		for _, kind := range []string{Main, Supporting} {
+			if err := db.PutRelationship(ctx, "AARN1234567", "TC663795B", kind); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := db.Relationship(ctx, "AARN1234567", "TC663795B"); err != nil || got != kind {
+				t.Errorf("Relationship() = %q, %v; want %q", got, err, kind)
+			}
+		}
+		if err := db.PutRelationship(ctx, "AARN1234567", "TC663795B", "other"); err == nil {
+			t.Errorf("PutRelationship(other) = nil, want an error")
+		}
+		if err := db.PutRelationship(ctx, "BARN1234567", "TC663795B", Main); err == nil {
+			t.Errorf("PutRelationship(unknown agent) = nil, want a foreign key error")
+		}
+		if err := db.DeleteRelationship(ctx, "AARN1234567", "TC663795B"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Relationship(ctx, "AARN1234567", "TC663795B"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Relationship(deleted) = %v, want ErrNotFound", err)
+		}
+	})
 }
 
 func TestSigningKey(t *testing.T) {
 	t.Parallel()
-	db, _ := openTest(t)
-	ctx := context.Background()
-	calls := 0
-	maker := func(v string) func() ([]byte, error) {
-		return func() ([]byte, error) { calls++; return []byte(v), nil }
-	}
-	first, err := db.SigningKey(ctx, "k", maker("one"))
-	if err != nil || string(first) != "one" {
-		t.Fatalf("SigningKey() = %s, %v; want one", first, err)
-	}
-	again, err := db.SigningKey(ctx, "k", maker("two"))
-	if err != nil || string(again) != "one" || calls != 1 {
-		t.Errorf("SigningKey(again) = %s, %v after %d makes; want the stored key, made once", again, err, calls)
-	}
-	if _, err := db.SigningKey(ctx, "j", func() ([]byte, error) { return nil, errors.New("no entropy") }); err == nil {
-		t.Errorf("SigningKey(failing make) = nil, want an error")
-	}
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
+		calls := 0
+		maker := func(v string) func() ([]byte, error) {
+			return func() ([]byte, error) { calls++; return []byte(v), nil }
+		}
+		first, err := db.SigningKey(ctx, "k", maker("one"))
+		if err != nil || string(first) != "one" {
+			t.Fatalf("SigningKey() = %s, %v; want one", first, err)
+		}
+		again, err := db.SigningKey(ctx, "k", maker("two"))
+		if err != nil || string(again) != "one" || calls != 1 {
+			t.Errorf("SigningKey(again) = %s, %v after %d makes; want the stored key, made once", again, err, calls)
+		}
+		if _, err := db.SigningKey(ctx, "j", func() ([]byte, error) { return nil, errors.New("no entropy") }); err == nil {
+			t.Errorf("SigningKey(failing make) = nil, want an error")
+		}
+	})
 }
