@@ -29,6 +29,9 @@ const (
 
 const usage = `usage:
   assist serve [flags]                         run the Self Assessment Assist API
+  assist worker [flags]                        deliver queued NRS records and events (serve's flags)
+  assist outbox list [--dead] [--db DSN]       records waiting to be delivered, or dead-lettered
+  assist outbox retry [--db DSN] ID...         revive dead-lettered records
   assist explain [--lang en|cy] [--rules DIR] FILE|-
                                                print the guidance for one calculation
   assist rules check [DIR]                     compile and lint a rule catalogue
@@ -49,6 +52,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitFail
 		}
 		return exitOK
+	case "worker":
+		if err := runWorker(ctx, args[1:], stderr, getenv); err != nil {
+			fmt.Fprintf(stderr, "assist worker: %v\n", err)
+			return exitFail
+		}
+		return exitOK
+	case "outbox":
+		return runOutbox(ctx, args[1:], stdout, stderr, getenv)
 	case "explain":
 		return runExplain(ctx, args[1:], stdin, stdout, stderr)
 	case "rules":

@@ -17,10 +17,10 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/config"
+	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
-	"github.com/open-assist/assist/internal/store"
 	"github.com/open-assist/assist/internal/upstream"
 	rulefiles "github.com/open-assist/assist/rules"
 )
@@ -49,9 +49,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fmt.Errorf("load rules: %w", err)
 	}
 
-	db, err := store.Open(ctx, cfg.DB)
+	db, out, err := openBackend(ctx, cfg, -1, log)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer db.Close()
 
@@ -92,6 +92,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		Log:              log,
 		SupportingAgents: cfg.SupportingAgents,
 		APIStatus:        cfg.APIStatus,
+		Metrics:          metrics.Handler(out, log),
 	}
 	if opts.Sandbox {
 		opts.Issuer = issuer
@@ -104,16 +105,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if err := out.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	log.Info("starting", slog.String("mode", cfg.Mode), slog.String("addr", ln.Addr().String()),
-		slog.String("rule_set_version", cat.Version()))
-	return srv.Run(ctx, ln, cfg.ShutdownTimeout)
+		slog.String("db", db.Dialect()), slog.String("rule_set_version", cat.Version()),
+		slog.Int("workers", cfg.Workers), slog.Bool("nrs", out.NRSEnabled()), slog.Bool("events", out.EventsEnabled()))
+	err = srv.Run(ctx, ln, cfg.ShutdownTimeout)
+	stopOutbox(out, log)
+	return err
 }
 
 // catalogueAnalyzer runs the rule catalogue for the report service.
 type catalogueAnalyzer struct{ cat *rules.Catalogue }
 
-func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, lang rules.Lang) (*rules.Result, error) {
-	return a.cat.Evaluate(ctx, c, lang)
+func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
+	return a.cat.EvaluateBoth(ctx, c)
 }
 
 // readJWKS reads the public keys of an external token issuer.

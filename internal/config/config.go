@@ -60,6 +60,20 @@ type Config struct {
 	APIStatus       string // version status in the API definition
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+
+	// NRSURL is where non-repudiation submissions are posted, with
+	// NRSAPIKey in X-API-Key; EventsURL where interaction events are
+	// posted. Either empty switches that delivery off: nothing is queued.
+	NRSURL, NRSAPIKey, EventsURL string
+	// Workers is how many deliveries this process makes at once; 0 queues
+	// records for other processes (assist worker) to deliver.
+	Workers int
+	// Delivery tunes the outbox; zero values take its defaults.
+	DeliveryMaxAttempts                  int
+	DeliveryMaxAge                       time.Duration
+	DeliveryBackoff, DeliveryBackoffCap  time.Duration
+	DeliveryTimeout, DeliveryRescueAfter time.Duration
+	DeliveryPollInterval                 time.Duration
 }
 
 // Env names the environment variable behind each flag.
@@ -79,6 +93,18 @@ var Env = map[string]string{
 	"api-status":        "ASSIST_API_STATUS",
 	"log-level":         "ASSIST_LOG_LEVEL",
 	"shutdown-timeout":  "ASSIST_SHUTDOWN_TIMEOUT",
+
+	"nrs-url":                "ASSIST_NRS_URL",
+	"nrs-api-key":            "ASSIST_NRS_API_KEY",
+	"events-url":             "ASSIST_EVENTS_URL",
+	"workers":                "ASSIST_WORKERS",
+	"delivery-max-attempts":  "ASSIST_DELIVERY_MAX_ATTEMPTS",
+	"delivery-max-age":       "ASSIST_DELIVERY_MAX_AGE",
+	"delivery-backoff":       "ASSIST_DELIVERY_BACKOFF",
+	"delivery-backoff-cap":   "ASSIST_DELIVERY_BACKOFF_CAP",
+	"delivery-timeout":       "ASSIST_DELIVERY_TIMEOUT",
+	"delivery-rescue-after":  "ASSIST_DELIVERY_RESCUE_AFTER",
+	"delivery-poll-interval": "ASSIST_DELIVERY_POLL_INTERVAL",
 }
 
 // Load parses args (after "serve") with defaults from getenv, and validates
@@ -111,6 +137,18 @@ func Load(args []string, getenv func(string) string, output io.Writer) (*Config,
 	fs.StringVar(&c.APIStatus, "api-status", def("api-status", "BETA"), "status of version 1.0 in the API definition (ASSIST_API_STATUS)")
 	fs.StringVar(&level, "log-level", def("log-level", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
 	fs.StringVar(&shutdown, "shutdown-timeout", def("shutdown-timeout", "30s"), "time given to requests in flight on SIGTERM (ASSIST_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.NRSURL, "nrs-url", def("nrs-url", ""), "URL non-repudiation submissions are posted to; empty: off (ASSIST_NRS_URL)")
+	fs.StringVar(&c.NRSAPIKey, "nrs-api-key", def("nrs-api-key", ""), "X-API-Key for the NRS (ASSIST_NRS_API_KEY)")
+	fs.StringVar(&c.EventsURL, "events-url", def("events-url", ""), "URL interaction events are posted to; empty: off (ASSIST_EVENTS_URL)")
+	var workers, maxAttempts, maxAge, backoff, backoffCap, jobTimeout, rescue, poll string
+	fs.StringVar(&workers, "workers", def("workers", "4"), "deliveries this process makes at once; 0: queue only (ASSIST_WORKERS)")
+	fs.StringVar(&maxAttempts, "delivery-max-attempts", def("delivery-max-attempts", "0"), "attempts before a record is dead-lettered; 0: as many as fit in --delivery-max-age (ASSIST_DELIVERY_MAX_ATTEMPTS)")
+	fs.StringVar(&maxAge, "delivery-max-age", def("delivery-max-age", "24h"), "how long a record is tried for when --delivery-max-attempts is 0 (ASSIST_DELIVERY_MAX_AGE)")
+	fs.StringVar(&backoff, "delivery-backoff", def("delivery-backoff", "1s"), "first wait between attempts, doubled each time (ASSIST_DELIVERY_BACKOFF)")
+	fs.StringVar(&backoffCap, "delivery-backoff-cap", def("delivery-backoff-cap", "10m"), "longest wait between attempts (ASSIST_DELIVERY_BACKOFF_CAP)")
+	fs.StringVar(&jobTimeout, "delivery-timeout", def("delivery-timeout", "1m"), "time allowed for one attempt (ASSIST_DELIVERY_TIMEOUT)")
+	fs.StringVar(&rescue, "delivery-rescue-after", def("delivery-rescue-after", "5m"), "a record whose worker died is retried after this (ASSIST_DELIVERY_RESCUE_AFTER)")
+	fs.StringVar(&poll, "delivery-poll-interval", def("delivery-poll-interval", "1s"), "how often idle workers look for due records (ASSIST_DELIVERY_POLL_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -128,6 +166,21 @@ func Load(args []string, getenv func(string) string, output io.Writer) (*Config,
 	c.UpstreamTimeout = duration("upstream-timeout", timeout)
 	c.TokenTTL = duration("token-ttl", ttl)
 	c.ShutdownTimeout = duration("shutdown-timeout", shutdown)
+	c.DeliveryMaxAge = duration("delivery-max-age", maxAge)
+	c.DeliveryBackoff = duration("delivery-backoff", backoff)
+	c.DeliveryBackoffCap = duration("delivery-backoff-cap", backoffCap)
+	c.DeliveryTimeout = duration("delivery-timeout", jobTimeout)
+	c.DeliveryRescueAfter = duration("delivery-rescue-after", rescue)
+	c.DeliveryPollInterval = duration("delivery-poll-interval", poll)
+	count := func(name, s string, max int) int {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > max {
+			errs = append(errs, fmt.Errorf("--%s: %q is not a number from 0 to %d", name, s, max))
+		}
+		return n
+	}
+	c.Workers = count("workers", workers, 1000)
+	c.DeliveryMaxAttempts = count("delivery-max-attempts", maxAttempts, 100000)
 	n, err := strconv.Atoi(retries)
 	if err != nil || n < 0 || n > 10 {
 		errs = append(errs, fmt.Errorf("--upstream-retries: %q is not a number from 0 to 10", retries))
@@ -158,8 +211,25 @@ func (c *Config) Validate() error {
 	if c.Addr == "" {
 		errs = append(errs, errors.New("--addr is empty"))
 	}
-	if !strings.HasPrefix(c.DB, "sqlite:") {
-		errs = append(errs, fmt.Errorf("--db: %q is not sqlite:PATH", c.DB))
+	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		errs = append(errs, fmt.Errorf("--db: %q is neither sqlite:PATH nor postgres://...", c.DB))
+	}
+	for name, v := range map[string]string{"nrs-url": c.NRSURL, "events-url": c.EventsURL} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--%s: %q is not an http(s) URL", name, v))
+		}
+	}
+	if c.NRSURL != "" && c.NRSAPIKey == "" {
+		errs = append(errs, errors.New("--nrs-api-key is required with --nrs-url"))
+	}
+	if c.DeliveryBackoffCap < c.DeliveryBackoff {
+		errs = append(errs, errors.New("--delivery-backoff-cap is shorter than --delivery-backoff"))
+	}
+	if c.DeliveryRescueAfter <= c.DeliveryTimeout {
+		errs = append(errs, errors.New("--delivery-rescue-after must be longer than --delivery-timeout"))
 	}
 	switch c.Mode {
 	case Sandbox:

@@ -160,7 +160,8 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 	o := &Outbox{cfg: cfg, db: db, log: cfg.Logger}
 	rc := &river.Config{
 		Schema:               cfg.Schema,
-		Logger:               cfg.Logger.With(slog.String("component", "river")),
+		// River reports routine work at info; an operator needs its warnings.
+		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}).With(slog.String("component", "river")),
 		MaxAttempts:          cfg.MaxAttempts,
 		RetryPolicy:          backoff{base: cfg.BackoffBase, cap: cfg.BackoffCap},
 		JobTimeout:           cfg.JobTimeout,
@@ -327,4 +328,22 @@ func AttemptsWithin(age, base, cap time.Duration) int {
 		total += b.max(n) * 3 / 4
 	}
 	return n
+}
+
+// minLevel drops records below its level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.level && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{m.Handler.WithAttrs(as), m.level}
+}
+
+func (m minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{m.Handler.WithGroup(name), m.level}
 }

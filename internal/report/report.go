@@ -41,11 +41,14 @@ const (
 )
 
 // Party is who made a request: an individual (with their NINO) or an agent
-// (with their ARN).
+// (with their ARN), as their credentials said. Enrolments and confidence
+// level go into the non-repudiation record; they are not stored.
 type Party struct {
-	AffinityGroup string
-	NINO          string
-	ARN           string
+	AffinityGroup   string
+	NINO            string
+	ARN             string
+	Enrolments      []string
+	ConfidenceLevel int
 }
 
 // Message is one message of a report, in the report's language.
@@ -85,6 +88,12 @@ type Report struct {
 	// Body is the exact response body returned to the client, or nil when
 	// there were no messages (a 204).
 	Body []byte
+	// English and Welsh are the same messages in both languages (Messages
+	// is one of them), for the interaction event. Not stored.
+	English, Welsh []Message
+	// Headers are the request's headers, without credentials, for the
+	// non-repudiation record. Not stored.
+	Headers map[string]string
 }
 
 // Acknowledgement records that a report was shown in full.
@@ -93,6 +102,10 @@ type Acknowledgement struct {
 	AcknowledgedAt time.Time // UTC
 	By             Party
 	RequestID      string // the X-CorrelationId of the acknowledging request
+	// Report is the report acknowledged, and Headers the request's headers
+	// without credentials, for the records that prove it. Not stored.
+	Report  *Report
+	Headers map[string]string
 }
 
 // Repository stores reports and acknowledgements.
@@ -107,9 +120,10 @@ type Repository interface {
 	Acknowledge(ctx context.Context, a *Acknowledgement) (bool, error)
 }
 
-// Analyzer runs the guidance engine on a calculation.
+// Analyzer runs the guidance engine on a calculation, giving the same
+// messages in English and in Welsh.
 type Analyzer interface {
-	Analyze(ctx context.Context, c *calc.Calculation, lang rules.Lang) (*rules.Result, error)
+	Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error)
 }
 
 // CalculationSource fetches a calculation as the Individual Calculations API
@@ -126,6 +140,8 @@ type Request struct {
 	Language      rules.Lang
 	By            Party
 	RequestID     string
+	// Headers are the request's headers without credentials.
+	Headers map[string]string
 }
 
 // Service produces and acknowledges reports.
@@ -167,19 +183,27 @@ func (s *Service) Generate(ctx context.Context, req Request) (*Report, error) {
 	// Guidance names the customer the request is for: paths to their data
 	// must carry the NINO the client asked about.
 	c.NINO = req.NINO
-	res, err := s.analyzer.Analyze(ctx, c, req.Language)
+	en, cy, err := s.analyzer.Analyze(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("analyze calculation %s: %w", req.CalculationID, err)
 	}
-	for _, re := range res.Errors {
+	for _, re := range en.Errors {
 		s.log.WarnContext(ctx, "rule failed", slog.String("rule_id", re.RuleID), slog.String("err", re.Error))
 	}
-	return s.FromResult(req, res), nil
+	return s.fromResults(req, en, cy), nil
 }
 
 // FromResult makes a new report of a given result, for the sandbox's fixed
-// outcomes.
+// outcomes, whose text is the same in both languages.
 func (s *Service) FromResult(req Request, res *rules.Result) *Report {
+	return s.fromResults(req, res, res)
+}
+
+func (s *Service) fromResults(req Request, en, cy *rules.Result) *Report {
+	res := en
+	if req.Language == rules.Welsh {
+		res = cy
+	}
 	r := &Report{
 		ID:             uuid.NewString(),
 		NINO:           req.NINO,
@@ -192,15 +216,27 @@ func (s *Service) FromResult(req Request, res *rules.Result) *Report {
 		RuleErrors:     res.Errors,
 		RequestedBy:    req.By,
 		RequestID:      req.RequestID,
+		English:        messages(en),
+		Welsh:          messages(cy),
+		Headers:        req.Headers,
 	}
+	r.Messages = r.English
+	if req.Language == rules.Welsh {
+		r.Messages = r.Welsh
+	}
+	return r
+}
+
+func messages(res *rules.Result) []Message {
+	var out []Message
 	for _, m := range res.Messages {
 		msg := Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []Link{}}
 		for _, l := range m.Links {
 			msg.Links = append(msg.Links, Link{Title: l.Title, URL: l.URL})
 		}
-		r.Messages = append(r.Messages, msg)
+		out = append(out, msg)
 	}
-	return r
+	return out
 }
 
 // Commit stores a report with the exact body returned for it (nil for none).
@@ -214,7 +250,7 @@ func (s *Service) Commit(ctx context.Context, r *Report, body []byte) error {
 
 // Acknowledge records that the report was shown in full. A report of another
 // NINO is not found; a repeat succeeds and records nothing new.
-func (s *Service) Acknowledge(ctx context.Context, nino, reportID, correlationID string, by Party, requestID string) error {
+func (s *Service) Acknowledge(ctx context.Context, nino, reportID, correlationID string, by Party, requestID string, headers map[string]string) error {
 	id := strings.ToLower(reportID)
 	r, _, err := s.repo.Report(ctx, id)
 	if err != nil {
@@ -231,6 +267,8 @@ func (s *Service) Acknowledge(ctx context.Context, nino, reportID, correlationID
 		AcknowledgedAt: s.Now().UTC(),
 		By:             by,
 		RequestID:      requestID,
+		Report:         r,
+		Headers:        headers,
 	})
 	if err != nil {
 		return fmt.Errorf("store acknowledgement: %w", err)

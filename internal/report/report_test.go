@@ -47,9 +47,9 @@ func (f fakeSource) Calculation(context.Context, string, string, string) ([]byte
 
 type seenAnalyzer struct{ nino string }
 
-func (a *seenAnalyzer) Analyze(_ context.Context, c *calc.Calculation, _ rules.Lang) (*rules.Result, error) {
+func (a *seenAnalyzer) Analyze(_ context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
 	a.nino = c.NINO
-	return &rules.Result{}, nil
+	return &rules.Result{}, &rules.Result{}, nil
 }
 
 // The calculation may name another identifier (a sandbox copy, say): the

@@ -525,11 +525,11 @@ func TestProductionHasNoSandbox(t *testing.T) {
 // failingAnalyzer fails or panics, to check the 500 path.
 type failingAnalyzer struct{ panic bool }
 
-func (f failingAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, lang rules.Lang) (*rules.Result, error) {
+func (f failingAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
 	if f.panic {
 		panic("boom: secret detail")
 	}
-	return nil, errors.New("engine broke: secret detail")
+	return nil, nil, errors.New("engine broke: secret detail")
 }
 
 func TestInternalErrors(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
 )
@@ -36,6 +37,7 @@ func (s *Server) handleProduce() http.Handler {
 			Language:      preferredLanguage(r.Header.Values("Accept-Language")),
 			By:            party(p),
 			RequestID:     RequestID(ctx),
+			Headers:       nrs.HeaderData(r.Header),
 		}
 		rep, err := s.generate(ctx, req, r.Header.Get(hmrc.HeaderGovTestScenario))
 		if err != nil {
@@ -105,7 +107,7 @@ func (s *Server) handleAcknowledge() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		if err := s.opts.Reports.Acknowledge(ctx, nino, reportID, correlationID, party(p), RequestID(ctx)); err != nil {
+		if err := s.opts.Reports.Acknowledge(ctx, nino, reportID, correlationID, party(p), RequestID(ctx), nrs.HeaderData(r.Header)); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -149,9 +151,9 @@ func (s *Server) authorise(ctx context.Context, p *auth.Principal, nino, endpoin
 
 func party(p *auth.Principal) report.Party {
 	if p.AffinityGroup == auth.Agent {
-		return report.Party{AffinityGroup: report.Agent, ARN: p.ARN}
+		return report.Party{AffinityGroup: report.Agent, ARN: p.ARN, Enrolments: p.Enrolments, ConfidenceLevel: p.ConfidenceLevel}
 	}
-	return report.Party{AffinityGroup: report.Individual, NINO: p.NINO}
+	return report.Party{AffinityGroup: report.Individual, NINO: p.NINO, Enrolments: p.Enrolments, ConfidenceLevel: p.ConfidenceLevel}
 }
 
 // wireReport is a report as the API returns it.

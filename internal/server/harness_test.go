@@ -61,8 +61,8 @@ func realCatalogue(tb testing.TB) *rules.Catalogue {
 
 type catalogueAnalyzer struct{ cat *rules.Catalogue }
 
-func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, lang rules.Lang) (*rules.Result, error) {
-	return a.cat.Evaluate(ctx, c, lang)
+func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
+	return a.cat.EvaluateBoth(ctx, c)
 }
 
 // syncBuffer collects logs from concurrent requests.

@@ -41,6 +41,8 @@ type Options struct {
 	// RequestTimeout bounds the work of one API request (fetching and
 	// evaluating the calculation); default 30s.
 	RequestTimeout time.Duration
+	// Metrics serves GET /metrics (Prometheus text); nil for none.
+	Metrics http.Handler
 }
 
 // Server serves the API.

@@ -22,10 +22,10 @@ import (
 // slowAnalyzer takes its time, so that a request is in flight at shutdown.
 type slowAnalyzer struct{ started chan struct{} }
 
-func (s slowAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, lang rules.Lang) (*rules.Result, error) {
+func (s slowAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
 	close(s.started)
 	time.Sleep(300 * time.Millisecond)
-	return &rules.Result{RuleSetVersion: "slow"}, nil
+	return &rules.Result{RuleSetVersion: "slow"}, &rules.Result{RuleSetVersion: "slow"}, nil
 }
 
 // TestRunFinishesRequestsInFlight stops the server while a request runs:

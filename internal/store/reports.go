@@ -60,6 +60,11 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report) error {
 		if err != nil {
 			return fmt.Errorf("insert report: %w", err)
 		}
+		if db.recorder != nil {
+			if err := db.recorder.ReportCreated(ctx, tx.tx, r); err != nil {
+				return fmt.Errorf("record report: %w", err)
+			}
+		}
 		return nil
 	})
 }
@@ -139,6 +144,11 @@ func (db *DB) Acknowledge(ctx context.Context, a *report.Acknowledgement) (bool,
 			return fmt.Errorf("insert acknowledgement: %w", err)
 		}
 		created = n == 1
+		if created && db.recorder != nil {
+			if err := db.recorder.Acknowledged(ctx, tx.tx, a); err != nil {
+				return fmt.Errorf("record acknowledgement: %w", err)
+			}
+		}
 		return nil
 	})
 	return created, err

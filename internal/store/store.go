@@ -79,10 +79,20 @@ type Store interface {
 //go:embed migrations
 var migrations embed.FS
 
+// Recorder adds, inside the transaction that stores a report or an
+// acknowledgement, the records that prove it (the outbox's jobs): both
+// commit or neither does.
+type Recorder interface {
+	ReportCreated(ctx context.Context, tx *sql.Tx, r *report.Report) error
+	// Acknowledged is called for a report's first acknowledgement only.
+	Acknowledged(ctx context.Context, tx *sql.Tx, a *report.Acknowledgement) error
+}
+
 // DB is the SQL implementation of Store.
 type DB struct {
-	db      *sql.DB
-	dialect dialect
+	db       *sql.DB
+	dialect  dialect
+	recorder Recorder
 	// Now is the clock for the timestamps the store sets itself.
 	Now func() time.Time
 }
@@ -107,6 +117,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	return db, nil
 }
+
+// SetRecorder sets what CreateReport and Acknowledge add to their
+// transactions. Call it once, before the store is used; the recorder
+// usually needs SQL() to be built, which is why it is not an argument of
+// Open.
+func (db *DB) SetRecorder(r Recorder) { db.recorder = r }
 
 // SQL returns the connection pool, for the outbox, whose jobs join the
 // store's transactions.

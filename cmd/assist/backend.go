@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/open-assist/assist/internal/config"
+	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/nrs"
+	"github.com/open-assist/assist/internal/outbox"
+	"github.com/open-assist/assist/internal/record"
+	"github.com/open-assist/assist/internal/store"
+)
+
+// openBackend opens the store and its outbox, migrating both (one replica at
+// a time), and makes the store queue the proof of every report and
+// acknowledgement in the same transaction. workers overrides cfg.Workers
+// when not negative.
+func openBackend(ctx context.Context, cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	out, err := newOutbox(ctx, db, cfg, workers, log)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	rec, err := record.New(out)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	db.SetRecorder(rec)
+	return db, out, nil
+}
+
+func newOutbox(ctx context.Context, db *store.DB, cfg *config.Config, workers int, log *slog.Logger) (*outbox.Outbox, error) {
+	if err := db.WithMigrationLock(ctx, func() error { return outbox.Migrate(ctx, db.SQL(), db.Dialect(), "") }); err != nil {
+		return nil, err
+	}
+	if workers < 0 {
+		workers = cfg.Workers
+	}
+	ocfg := outbox.Config{
+		Dialect:      db.Dialect(),
+		Workers:      workers,
+		MaxAttempts:  cfg.DeliveryMaxAttempts,
+		MaxAge:       cfg.DeliveryMaxAge,
+		BackoffBase:  cfg.DeliveryBackoff,
+		BackoffCap:   cfg.DeliveryBackoffCap,
+		JobTimeout:   cfg.DeliveryTimeout,
+		RescueAfter:  cfg.DeliveryRescueAfter,
+		PollInterval: cfg.DeliveryPollInterval,
+		Logger:       log,
+	}
+	// One attempt may not outlast the job's own timeout.
+	hc := &http.Client{Timeout: cfg.DeliveryTimeout}
+	var err error
+	if cfg.NRSURL != "" {
+		if ocfg.NRS, err = nrs.NewClient(cfg.NRSURL, cfg.NRSAPIKey, hc); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.EventsURL != "" {
+		if ocfg.Events, err = events.NewClient(cfg.EventsURL, hc); err != nil {
+			return nil, err
+		}
+	}
+	return outbox.New(db.SQL(), ocfg)
+}
+
+// stopOutbox gives deliveries in flight a moment to finish; any cut short
+// are retried later, by this process or another.
+func stopOutbox(out *outbox.Outbox, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := out.Stop(ctx); err != nil {
+		log.Error("stop outbox", slog.Any("err", err))
+	}
+}

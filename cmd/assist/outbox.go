@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/open-assist/assist/internal/config"
+	"github.com/open-assist/assist/internal/outbox"
+	"github.com/open-assist/assist/internal/server"
+)
+
+// runWorker delivers queued records without serving HTTP, until ctx ends. It
+// takes the same flags as serve; any number may run beside the servers.
+func runWorker(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.Workers == 0 {
+		return errors.New("--workers is 0: a worker would deliver nothing")
+	}
+	log := slog.New(server.NewLogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	db, out, err := openBackend(ctx, cfg, -1, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := out.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("worker started", slog.String("db", db.Dialect()), slog.Int("workers", cfg.Workers),
+		slog.Bool("nrs", out.NRSEnabled()), slog.Bool("events", out.EventsEnabled()))
+	<-ctx.Done()
+	stopOutbox(out, log)
+	return nil
+}
+
+const outboxUsage = `usage:
+  assist outbox list [--dead] [--limit N] [--db DSN]   records waiting, or (--dead) dead-lettered
+  assist outbox retry [--db DSN] ID...                  revive dead records
+`
+
+// runOutbox is the operator's view of the outbox.
+func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "retry") {
+		fmt.Fprint(stderr, outboxUsage)
+		return exitUsage
+	}
+	fl := flag.NewFlagSet("outbox "+args[0], flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	dsn := fl.String("db", "", "database (default $ASSIST_DB, else sqlite:assist.db)")
+	dead := fl.Bool("dead", false, "list dead-lettered records")
+	limit := fl.Int("limit", 100, "list at most this many")
+	if err := fl.Parse(args[1:]); err != nil {
+		return exitUsage
+	}
+	var cfgArgs []string
+	if *dsn != "" {
+		cfgArgs = []string{"--db", *dsn}
+	}
+	cfg, err := config.Load(cfgArgs, getenv, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "assist outbox: configuration: %v\n", err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, out, err := openBackend(ctx, cfg, 0, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "assist outbox: %v\n", err)
+		return exitFail
+	}
+	defer db.Close()
+
+	if args[0] == "list" {
+		if fl.NArg() > 0 || *limit < 1 {
+			fmt.Fprint(stderr, outboxUsage)
+			return exitUsage
+		}
+		jobs, err := out.List(ctx, *dead, *limit)
+		if err != nil {
+			fmt.Fprintf(stderr, "assist outbox: %v\n", err)
+			return exitFail
+		}
+		printJobs(stdout, jobs)
+		return exitOK
+	}
+	if fl.NArg() == 0 {
+		fmt.Fprint(stderr, outboxUsage)
+		return exitUsage
+	}
+	code := exitOK
+	for _, a := range fl.Args() {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "assist outbox retry: %q is not a job id\n", a)
+			code = exitUsage
+			continue
+		}
+		j, err := out.Retry(ctx, id)
+		if err != nil {
+			fmt.Fprintf(stderr, "assist outbox retry: %v\n", err)
+			code = exitFail
+			continue
+		}
+		fmt.Fprintf(stdout, "job %d (%s, report %s) is %s again: %d attempts left\n", j.ID, j.Kind, j.ReportID, j.State, j.MaxAttempts-j.Attempt)
+	}
+	return code
+}
+
+func printJobs(w io.Writer, jobs []outbox.Job) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPTS\tREPORT\tCREATED\tLAST ERROR")
+	for _, j := range jobs {
+		lastErr := strings.Join(strings.Fields(j.LastError), " ")
+		if len(lastErr) > 80 {
+			lastErr = lastErr[:77] + "..."
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.Kind, j.State, j.Attempt, j.MaxAttempts, j.ReportID, j.CreatedAt.Format(time.RFC3339), lastErr)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d records\n", len(jobs))
+}

@@ -1,0 +1,42 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type fixedCounts struct {
+	m   map[string]int
+	err error
+}
+
+func (f fixedCounts) Counts(context.Context) (map[string]int, error) { return f.m, f.err }
+
+func TestHandler(t *testing.T) {
+	t.Parallel()
+	h := Handler(fixedCounts{m: map[string]int{"discarded": 2, "cancelled": 1, "retryable": 5}}, slog.New(slog.DiscardHandler))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{
+		`assist_outbox_jobs{state="retryable"} 5`,
+		`assist_outbox_jobs{state="completed"} 0`,
+		`assist_outbox_dead_jobs 3`,
+		`assist_outbox_up 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	rec = httptest.NewRecorder()
+	Handler(fixedCounts{err: errors.New("db down")}, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if body, _ := io.ReadAll(rec.Body); !strings.Contains(string(body), "assist_outbox_up 0") {
+		t.Errorf("/metrics with the database down lacks assist_outbox_up 0")
+	}
+}
