@@ -159,7 +159,7 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 	}
 	o := &Outbox{cfg: cfg, db: db, log: cfg.Logger}
 	rc := &river.Config{
-		Schema:               cfg.Schema,
+		Schema: cfg.Schema,
 		// River reports routine work at info; an operator needs its warnings.
 		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}).With(slog.String("component", "river")),
 		MaxAttempts:          cfg.MaxAttempts,
