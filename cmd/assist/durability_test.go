@@ -48,6 +48,7 @@ func TestMain(m *testing.M) {
 type receiver struct {
 	srv       *httptest.Server
 	down      atomic.Bool  // answer 503 while true
+	refuse    atomic.Bool  // answer 400 (a record the receiver will never take) while true
 	delay     atomic.Int64 // nanoseconds to take over each answer
 	mu        sync.Mutex
 	successes map[string]int // idempotency key → 2xx answers given
@@ -69,6 +70,11 @@ func newReceiver(t *testing.T) *receiver {
 		if r.down.Load() || key == "" {
 			r.mu.Unlock()
 			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if r.refuse.Load() {
+			r.mu.Unlock()
+			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
 		r.successes[key]++
@@ -124,8 +130,15 @@ func freeAddr(t *testing.T) string {
 // is ready.
 func startChild(t *testing.T, name, db string, rcv *receiver, extra ...string) *child {
 	t.Helper()
+	return startCommand(t, "serve", name, db, rcv, extra...)
+}
+
+// startCommand starts assist serve or assist worker (which has no HTTP, so
+// is not waited for).
+func startCommand(t *testing.T, command, name, db string, rcv *receiver, extra ...string) *child {
+	t.Helper()
 	addr := freeAddr(t)
-	args := append([]string{"serve", "--addr", addr, "--db", db,
+	args := append([]string{command, "--addr", addr, "--db", db,
 		"--nrs-url", rcv.srv.URL + "/submission", "--nrs-api-key", "test-key",
 		"--events-url", rcv.srv.URL + "/events",
 		"--delivery-backoff", "50ms", "--delivery-backoff-cap", "400ms",
@@ -146,6 +159,9 @@ func startChild(t *testing.T, name, db string, rcv *receiver, extra ...string) *
 	c := &child{cmd: cmd, base: "http://" + addr, log: logPath, done: make(chan struct{})}
 	go func() { cmd.Wait(); logFile.Close(); close(c.done) }()
 	t.Cleanup(func() { c.kill() })
+	if command == "worker" {
+		return c
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(c.base + "/health/ready")
@@ -499,4 +515,78 @@ func TestTwoReplicas(t *testing.T) {
 			t.Errorf("a replica logged a deadlock:\n%s", tail(c.logs(), 20))
 		}
 	}
+}
+
+// TestOperatorRevivesDeadRecords has the receiver refuse every record (a
+// 400 is never retried): they are dead-lettered, listed by assist outbox
+// list --dead and counted by /metrics; once the receiver is fixed, assist
+// outbox retry delivers them.
+func TestOperatorRevivesDeadRecords(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "assist.db")
+	rcv := newReceiver(t)
+	rcv.refuse.Store(true)
+	srv := startChild(t, "server", dsn, rcv)
+	l := newLedger()
+	drive(l, newUsers(t, srv, 1), []*child{srv}, 1, nil)
+	if len(l.acks) != 1 {
+		t.Fatalf("acknowledged %d reports, want 1: %v", len(l.acks), l.failures)
+	}
+	var listed string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, out, errOut := runArgs(t, "", "outbox", "list", "--dead", "--db", dsn)
+		if code != exitOK {
+			t.Fatalf("outbox list --dead = %d: %s", code, errOut)
+		}
+		if strings.Contains(out, "4 records") {
+			listed = out
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("records not dead-lettered in time:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, want := range []string{"nrs_submission", "interaction_event", "cancelled", "status 400"} {
+		if !strings.Contains(listed, want) {
+			t.Errorf("outbox list --dead lacks %q:\n%s", want, listed)
+		}
+	}
+	if _, body, _ := call("GET", srv.base+"/metrics", "", nil); !strings.Contains(string(body), "assist_outbox_dead_jobs 4") {
+		t.Errorf("/metrics does not count the dead records:\n%s", grepLines(string(body), "assist_outbox"))
+	}
+	var ids []string
+	lines := strings.Split(strings.TrimSpace(listed), "\n")
+	for _, line := range lines[1 : len(lines)-1] { // between the header and the count
+		ids = append(ids, strings.Fields(line)[0])
+	}
+	rcv.refuse.Store(false)
+	code, out, errOut := runArgs(t, "", append([]string{"outbox", "retry", "--db", dsn}, ids...)...)
+	if code != exitOK || strings.Count(out, "available again") != 4 {
+		t.Fatalf("outbox retry %v = %d\n%s%s", ids, code, out, errOut)
+	}
+	verify(t, l, rcv, srv)
+	if code, _, errOut := runArgs(t, "", "outbox", "retry", "--db", dsn, ids[0]); code != exitFail || !strings.Contains(errOut, "not dead") {
+		t.Errorf("outbox retry of a delivered record = %d %s, want a refusal", code, errOut)
+	}
+}
+
+// TestWorkerDelivers runs the API with no workers and one assist worker
+// beside it: the worker delivers what the API queued.
+func TestWorkerDelivers(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "assist.db")
+	rcv := newReceiver(t)
+	srv := startChild(t, "server", dsn, rcv, "--workers", "0")
+	l := newLedger()
+	drive(l, newUsers(t, srv, 2), []*child{srv}, 2, nil)
+	time.Sleep(500 * time.Millisecond)
+	if got, _ := rcv.delivered(); len(got) != 0 {
+		t.Fatalf("a server with --workers 0 delivered %d records", len(got))
+	}
+	startCommand(t, "worker", "worker", dsn, rcv)
+	verify(t, l, rcv, srv)
 }
