@@ -212,7 +212,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--addr is empty"))
 	}
 	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
-		errs = append(errs, fmt.Errorf("--db: %q is neither sqlite:PATH nor postgres://...", c.DB))
+		errs = append(errs, fmt.Errorf("--db: %q is neither sqlite:PATH nor a postgres:// URL", c.DB))
 	}
 	for name, v := range map[string]string{"nrs-url": c.NRSURL, "events-url": c.EventsURL} {
 		if v == "" {
