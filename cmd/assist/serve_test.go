@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -32,21 +31,11 @@ func (l *serveLogBuffer) String() string {
 	return l.b.String()
 }
 
-func serveFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestServe starts the real service on a SQLite file, uses it, and stops it
 // as SIGTERM would (by cancelling its context).
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	addr := serveFreeAddr(t)
+	addr := freeAddr(t)
 	env := map[string]string{"ASSIST_DB": "sqlite:" + filepath.Join(dir, "assist.db")}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
