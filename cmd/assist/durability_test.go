@@ -501,8 +501,11 @@ func TestTwoReplicas(t *testing.T) {
 	t.Parallel()
 	dsn := testdb.PostgresDSN(t)
 	rcv := newReceiver(t)
-	a := startChild(t, "replica-a", dsn, rcv)
-	b := startChild(t, "replica-b", dsn, rcv)
+	// Nothing crashes here, so no job should ever be rescued: generous
+	// timeouts keep a slow CI machine from causing a retry of its own.
+	slow := []string{"--delivery-timeout", "20s", "--delivery-rescue-after", "60s"}
+	a := startChild(t, "replica-a", dsn, rcv, slow...)
+	b := startChild(t, "replica-b", dsn, rcv, slow...)
 	users := newUsers(t, a, 8)
 	l := newLedger()
 	drive(l, users, []*child{a, b}, 6, nil)
