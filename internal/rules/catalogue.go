@@ -141,6 +141,7 @@ type compiled struct {
 	from, to  int // first years of the first and last tax years; 0 when open
 	forEach   cel.Program
 	vars      []cel.Program
+	varIndex  map[string]int // variable name → its position in vars
 	condition cel.Program
 	evidence  []cel.Program
 	params    map[string]any
@@ -357,16 +358,16 @@ func compileRule(env *cel.Env, r Rule) (*compiled, []error) {
 	if r.ForEach != "" {
 		cr.forEach = prog("forEach", r.ForEach)
 	}
-	names := map[string]bool{}
+	cr.varIndex = map[string]int{}
 	for i, v := range r.Variables {
-		if v.Name == "" || names[v.Name] {
+		if _, dup := cr.varIndex[v.Name]; v.Name == "" || dup {
 			bad("variables[%d] needs a unique name", i)
 		}
-		names[v.Name] = true
+		cr.varIndex[v.Name] = i
 		cr.vars = append(cr.vars, prog("variables."+v.Name, v.Expr))
 	}
+	names := map[string]bool{}
 	cr.condition = prog("condition", r.Condition)
-	names = map[string]bool{}
 	for i, e := range r.Evidence {
 		if e.Name == "" || names[e.Name] || builtinPlaceholders[e.Name] {
 			bad("evidence[%d] needs a unique name that is not nino, taxYear or calculationId", i)

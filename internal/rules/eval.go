@@ -193,10 +193,11 @@ func (r *compiled) run(ctx context.Context, base interpreter.Activation) ([]find
 	return out, nil
 }
 
-// runItem evaluates variables, condition and evidence for one item (or the
-// whole calculation when item is nil). Absent inputs give (_, false, nil).
+// runItem evaluates the condition, then evidence, for one item (or the
+// whole calculation when item is nil); variables are worked out as they are
+// read. Absent inputs give (_, false, nil).
 func (r *compiled) runItem(ctx context.Context, parent interpreter.Activation, item ref.Val, index int) (finding, bool, error) {
-	vars := map[string]any{}
+	vars := newLazyVars(ctx, r)
 	bindings := map[string]any{varVariables: vars}
 	if item != nil {
 		bindings[varItem] = item
@@ -206,24 +207,7 @@ func (r *compiled) runItem(ctx context.Context, parent interpreter.Activation, i
 		return finding{}, false, err
 	}
 	act = interpreter.NewHierarchicalActivation(parent, act)
-	for i, p := range r.vars {
-		v, err := eval(ctx, p, act)
-		if err != nil {
-			if isAbsent(err) {
-				continue // an absent variable is absent where it is read
-			}
-			return finding{}, false, fmt.Errorf("variables.%s: %w", r.Variables[i].Name, err)
-		}
-		if opt, ok := v.(*types.Optional); ok {
-			// An optional variable is its value, or absent: rules then read
-			// it like any other field.
-			if !opt.HasValue() {
-				continue
-			}
-			v = opt.GetValue()
-		}
-		vars[r.Variables[i].Name] = v
-	}
+	vars.act = act
 	v, err := eval(ctx, r.condition, act)
 	if err != nil {
 		return finding{}, false, absentOr("condition", err)

@@ -569,3 +569,36 @@ func TestOptionalVariablesUnwrap(t *testing.T) {
 		}
 	}
 }
+
+// Variables are worked out when read: one the condition never reaches costs
+// nothing and cannot fail the rule; one that reads itself is an error.
+func TestVariablesAreLazy(t *testing.T) {
+	t.Parallel()
+	withVars := func(id, vars, cond string) string {
+		r := rule(id, cond, "calculation.a")
+		return strings.Replace(r, "condition:", "variables:\n"+vars+"condition:", 1)
+	}
+	c, err := Load(testCatalogue(map[string]string{
+		"a.yaml": withVars("SHORT_CIRCUIT", "  - {name: boom, expr: 'calculation.a / 0'}\n", "calculation.a > 1000 && variables.boom > 1"),
+		"b.yaml": withVars("SELF", "  - {name: me, expr: 'variables.me + 1.0'}\n", "variables.me > 1.0"),
+		"c.yaml": withVars("CHAIN", "  - {name: x, expr: 'variables.y * 2.0'}\n  - {name: y, expr: calculation.a}\n", "variables.x > 3000.0"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":5}}`)
+	var errs []string
+	for _, e := range res.Errors {
+		errs = append(errs, e.RuleID)
+	}
+	if got := strings.Join(errs, " "); got != "SELF" {
+		t.Errorf("rule errors = %v, want only SELF", res.Errors)
+	}
+	if len(res.Messages) != 0 {
+		t.Errorf("fired %v, want nothing", ruleIDs(res.Messages))
+	}
+	res = evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":2000}}`)
+	if got := strings.Join(ruleIDs(res.Messages), " "); got != "CHAIN" {
+		t.Errorf("fired %q, want CHAIN (a variable may read a later one)", got)
+	}
+}
