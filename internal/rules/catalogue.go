@@ -120,13 +120,11 @@ type thresholdFile struct {
 
 // Catalogue is a compiled rule set.
 type Catalogue struct {
-	info       CatalogueInfo
-	hash       string
-	rules      []*compiled // in evaluation order: severity, then id
-	thresholds map[string]map[string]Threshold
-	sources    map[string]map[string]string
-	limits     map[string]map[string]float64
-	messages   map[string]MessageText
+	info     CatalogueInfo
+	hash     string
+	rules    []*compiled // in evaluation order: severity, then id
+	limits   map[string]map[string]float64
+	messages map[string]MessageText
 }
 
 // MessageText is a short bilingual description of one of the calculation's
@@ -157,10 +155,8 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 		return nil, fmt.Errorf("rules: cel environment: %w", err)
 	}
 	c := &Catalogue{
-		thresholds: map[string]map[string]Threshold{},
-		sources:    map[string]map[string]string{},
-		limits:     map[string]map[string]float64{},
-		messages:   map[string]MessageText{},
+		limits:   map[string]map[string]float64{},
+		messages: map[string]MessageText{},
 	}
 	files, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
@@ -248,11 +244,6 @@ func (c *Catalogue) Rules() []Rule {
 	return out
 }
 
-// Thresholds returns the figures for a tax year, with their sources.
-func (c *Catalogue) Thresholds(taxYear string) map[string]Threshold {
-	return c.thresholds[taxYear]
-}
-
 func decodeStrict(data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -300,7 +291,6 @@ func (c *Catalogue) addThresholds(name string, data []byte) error {
 		}
 		limits[k] = t.Value
 	}
-	c.thresholds[f.TaxYear] = f.Values
 	c.limits[f.TaxYear] = limits
 	return nil
 }
