@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -12,8 +13,14 @@ import (
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/record"
+	"github.com/open-assist/assist/internal/server"
 	"github.com/open-assist/assist/internal/store"
 )
+
+// newLogger is the JSON logger serve and worker write to standard error.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(server.NewLogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+}
 
 // openBackend opens the store and its outbox, migrating both (one replica at
 // a time), and makes the store queue the proof of every report and

@@ -14,7 +14,6 @@ import (
 
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/outbox"
-	"github.com/open-assist/assist/internal/server"
 )
 
 // runWorker delivers queued records without serving HTTP, until ctx ends. It
@@ -30,7 +29,7 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer, getenv func
 	if cfg.Workers == 0 {
 		return errors.New("--workers is 0: a worker would deliver nothing")
 	}
-	log := slog.New(server.NewLogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	log := newLogger(stderr, cfg.LogLevel)
 	db, out, err := openBackend(ctx, cfg, -1, log)
 	if err != nil {
 		return err

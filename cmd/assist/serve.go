@@ -38,7 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := slog.New(server.NewLogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	log := newLogger(stderr, cfg.LogLevel)
 
 	var catalogueFS fs.FS = rulefiles.FS
 	if cfg.Rules != "" {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/delivery"
-	"github.com/open-assist/assist/internal/rules"
 )
 
 // ServiceRegime names this service in every event.
@@ -91,9 +90,15 @@ func (m Meta) metaData() []map[string]string {
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// Text is one message of a report in one language.
+type Text struct {
+	RuleID, Title, Body, Action, Path string
+	Links                             []Link
+}
+
 // GenerateReport is the event for a produced report. en and cy are the same
 // messages in English and Welsh, in the same order (rules.EvaluateBoth).
-func GenerateReport(reportID string, at time.Time, meta Meta, en, cy []rules.Message) (Event, error) {
+func GenerateReport(reportID string, at time.Time, meta Meta, en, cy []Text) (Event, error) {
 	if len(en) != len(cy) {
 		return Event{}, fmt.Errorf("events: %d English and %d Welsh messages", len(en), len(cy))
 	}
@@ -125,12 +130,8 @@ func AcknowledgeReport(reportID string, at time.Time, meta Meta) Event {
 	}
 }
 
-func action(m rules.Message) Action {
-	a := Action{Title: m.Title, Message: m.Body, Action: m.Action, Path: m.Path}
-	for _, l := range m.Links {
-		a.Links = append(a.Links, Link{LinkTitle: l.Title, LinkURL: l.URL})
-	}
-	return a
+func action(t Text) Action {
+	return Action{Title: t.Title, Message: t.Body, Action: t.Action, Path: t.Path, Links: t.Links}
 }
 
 // Client posts events.

@@ -85,11 +85,15 @@ func HeaderData(h http.Header) map[string]string {
 }
 
 // NewSubmission builds the record for one event. payload is the exact bytes
-// the customer was sent (for an acknowledgement, {"reportId":...}).
-func NewSubmission(event string, payload []byte, at time.Time, who Identity, headers http.Header, reportID string) Submission {
+// the customer was sent (for an acknowledgement, {"reportId":...});
+// headerData is the request's headers as HeaderData keeps them.
+func NewSubmission(event string, payload []byte, at time.Time, who Identity, headerData map[string]string, reportID string) Submission {
 	sum := sha256.Sum256(payload)
 	if who.Enrolments == nil {
 		who.Enrolments = []string{}
+	}
+	if headerData == nil {
+		headerData = map[string]string{}
 	}
 	return Submission{
 		Payload: base64.StdEncoding.EncodeToString(payload),
@@ -100,7 +104,7 @@ func NewSubmission(event string, payload []byte, at time.Time, who Identity, hea
 			PayloadSha256Checksum:   hex.EncodeToString(sum[:]),
 			UserSubmissionTimestamp: at.UTC().Format("2006-01-02T15:04:05Z"),
 			IdentityData:            who,
-			HeaderData:              HeaderData(headers),
+			HeaderData:              headerData,
 			SearchKeys:              SearchKeys{ReportID: reportID},
 		},
 	}

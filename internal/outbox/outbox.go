@@ -126,10 +126,11 @@ func (c *Config) defaults() error {
 
 // Outbox queues and delivers records.
 type Outbox struct {
-	cfg    Config
-	client *river.Client[*sql.Tx]
-	db     *sql.DB
-	log    *slog.Logger
+	cfg     Config
+	backoff backoff
+	client  *river.Client[*sql.Tx]
+	db      *sql.DB
+	log     *slog.Logger
 }
 
 func driver(db *sql.DB, dialect string) riverdriver.Driver[*sql.Tx] {
@@ -157,13 +158,13 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	o := &Outbox{cfg: cfg, db: db, log: cfg.Logger}
+	o := &Outbox{cfg: cfg, backoff: backoff{base: cfg.BackoffBase, cap: cfg.BackoffCap}, db: db, log: cfg.Logger}
 	rc := &river.Config{
 		Schema: cfg.Schema,
 		// River reports routine work at info; an operator needs its warnings.
 		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}).With(slog.String("component", "river")),
 		MaxAttempts:          cfg.MaxAttempts,
-		RetryPolicy:          backoff{base: cfg.BackoffBase, cap: cfg.BackoffCap},
+		RetryPolicy:          o.backoff,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    cfg.PollInterval,
@@ -290,7 +291,7 @@ func (o *Outbox) outcome(ctx context.Context, job *rivertype.JobRow, err error) 
 	// Honour Retry-After when it asks for longer than our back-off would
 	// wait, while the job is within its time.
 	if errors.As(err, &de) && de.RetryAfter > 0 && time.Since(job.CreatedAt) < o.cfg.MaxAge {
-		if wait := min(de.RetryAfter, o.cfg.BackoffCap); wait > (backoff{base: o.cfg.BackoffBase, cap: o.cfg.BackoffCap}).max(job.Attempt) {
+		if wait := min(de.RetryAfter, o.cfg.BackoffCap); wait > o.backoff.max(job.Attempt) {
 			o.log.WarnContext(ctx, "delivery failed, retrying when asked", append(attrs, slog.Duration("retry_after", wait))...)
 			return river.JobSnooze(wait)
 		}

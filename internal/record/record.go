@@ -13,7 +13,6 @@ import (
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/report"
-	"github.com/open-assist/assist/internal/rules"
 )
 
 // Recorder implements store.Recorder.
@@ -36,15 +35,14 @@ func (rc *Recorder) ReportCreated(ctx context.Context, tx *sql.Tx, r *report.Rep
 	if r.Body == nil {
 		return nil
 	}
-	s := nrs.NewSubmission(nrs.EventReportGenerated, r.Body, r.CreatedAt, identity(r.RequestedBy), nil, r.ID)
-	s.Metadata.HeaderData = r.Headers
+	s := nrs.NewSubmission(nrs.EventReportGenerated, r.Body, r.CreatedAt, identity(r.RequestedBy), r.Headers, r.ID)
 	if err := rc.out.EnqueueNRS(ctx, tx, s); err != nil {
 		return err
 	}
 	if !rc.out.EventsEnabled() {
 		return nil
 	}
-	e, err := events.GenerateReport(r.ID, r.CreatedAt, meta(r, r.RequestedBy), ruleMessages(r.English), ruleMessages(r.Welsh))
+	e, err := events.GenerateReport(r.ID, r.CreatedAt, meta(r, r.RequestedBy), texts(r.English), texts(r.Welsh))
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
@@ -56,8 +54,7 @@ func (rc *Recorder) Acknowledged(ctx context.Context, tx *sql.Tx, a *report.Ackn
 	if a.Report == nil {
 		return errors.New("record: acknowledgement without its report")
 	}
-	s := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(a.ReportID), a.AcknowledgedAt, identity(a.By), nil, a.ReportID)
-	s.Metadata.HeaderData = a.Headers
+	s := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(a.ReportID), a.AcknowledgedAt, identity(a.By), a.Headers, a.ReportID)
 	if err := rc.out.EnqueueNRS(ctx, tx, s); err != nil {
 		return err
 	}
@@ -72,12 +69,12 @@ func meta(r *report.Report, by report.Party) events.Meta {
 	return events.Meta{NINO: r.NINO, TaxYear: r.TaxYear, CalculationID: r.CalculationID, Agent: by.AffinityGroup == report.Agent, ARN: by.ARN}
 }
 
-func ruleMessages(ms []report.Message) []rules.Message {
-	out := make([]rules.Message, len(ms))
+func texts(ms []report.Message) []events.Text {
+	out := make([]events.Text, len(ms))
 	for i, m := range ms {
-		out[i] = rules.Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path}
+		out[i] = events.Text{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path}
 		for _, l := range m.Links {
-			out[i].Links = append(out[i].Links, rules.Link{Title: l.Title, URL: l.URL})
+			out[i].Links = append(out[i].Links, events.Link{LinkTitle: l.Title, LinkURL: l.URL})
 		}
 	}
 	return out

@@ -142,7 +142,7 @@ func TestSubmissionContent(t *testing.T) {
 	if s.Metadata.IdentityData.ARN != "AARN1234567" || s.Metadata.IdentityData.AffinityGroup != "Agent" || len(s.Metadata.IdentityData.Enrolments) != 1 {
 		t.Errorf("identity = %+v", s.Metadata.IdentityData)
 	}
-	e, err := events.GenerateReport(r.ID, r.CreatedAt, meta(r, r.RequestedBy), ruleMessages(r.English), ruleMessages(r.Welsh))
+	e, err := events.GenerateReport(r.ID, r.CreatedAt, meta(r, r.RequestedBy), texts(r.English), texts(r.Welsh))
 	if err != nil {
 		t.Fatal(err)
 	}

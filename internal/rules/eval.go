@@ -254,11 +254,7 @@ func absentOr(what string, err error) error {
 // export a type for these (interpreter.resolutionError is unexported), so its
 // messages are the only signal; TestAbsentInputsDoNotFire pins them.
 func isAbsent(err error) bool {
-	var e *types.Err
 	msg := err.Error()
-	if errors.As(err, &e) {
-		msg = e.Error()
-	}
 	return strings.HasPrefix(msg, "no such key") ||
 		strings.HasPrefix(msg, "no such attribute") ||
 		strings.HasPrefix(msg, "index out of bounds")

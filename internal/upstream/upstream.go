@@ -18,10 +18,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/report"
 )
 
@@ -144,8 +144,8 @@ func (c *Client) attempt(ctx context.Context, u string) ([]byte, error) {
 		return nil, fmt.Errorf("upstream: %w", report.ErrCalculationNotFound)
 	case resp.StatusCode >= 500:
 		err := fmt.Errorf("upstream: %w: status %d", errRetryable, resp.StatusCode)
-		if s, convErr := strconv.Atoi(resp.Header.Get("Retry-After")); convErr == nil && s > 0 && s <= 30 {
-			return nil, errors.Join(err, &retryAfter{time.Duration(s) * time.Second})
+		if d := delivery.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); d > 0 && d <= 30*time.Second {
+			return nil, errors.Join(err, &retryAfter{d})
 		}
 		return nil, err
 	default:
