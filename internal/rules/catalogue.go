@@ -34,21 +34,31 @@ var ErrCatalogue = errors.New("rules: invalid catalogue")
 
 // Rule is one rule as written in YAML.
 type Rule struct {
-	ID          string         `yaml:"id"`
-	Version     int            `yaml:"version"`
-	Severity    Severity       `yaml:"severity"`
-	Description string         `yaml:"description"`
-	TaxYears    TaxYears       `yaml:"taxYears"`
-	ForEach     string         `yaml:"forEach"`
-	Params      map[string]any `yaml:"params"`
-	Variables   []Variable     `yaml:"variables"`
-	Condition   string         `yaml:"condition"`
-	Evidence    []Evidence     `yaml:"evidence"`
-	Path        string         `yaml:"path"`
-	EN          Content        `yaml:"en"`
-	CY          Content        `yaml:"cy"`
-	Links       []RuleLink     `yaml:"links"`
-	Cases       []Case         `yaml:"cases"`
+	ID       string   `yaml:"id"`
+	Version  int      `yaml:"version"`
+	Severity Severity `yaml:"severity"`
+	// Priority orders messages of the same severity: 1 is the most urgent,
+	// 100 the least. The API shows only the first few messages, so it
+	// decides which are seen.
+	Priority int `yaml:"priority"`
+	// Exclusive rules speak alone: when one fires, the other rules'
+	// messages are dropped, since advice built on a calculation that cannot
+	// be right would mislead.
+	Exclusive   bool   `yaml:"exclusive"`
+	Description string `yaml:"description"`
+	// References name the rule's legal basis or GOV.UK manual pages.
+	References []string       `yaml:"references"`
+	TaxYears   TaxYears       `yaml:"taxYears"`
+	ForEach    string         `yaml:"forEach"`
+	Params     map[string]any `yaml:"params"`
+	Variables  []Variable     `yaml:"variables"`
+	Condition  string         `yaml:"condition"`
+	Evidence   []Evidence     `yaml:"evidence"`
+	Path       string         `yaml:"path"`
+	EN         Content        `yaml:"en"`
+	CY         Content        `yaml:"cy"`
+	Links      []RuleLink     `yaml:"links"`
+	Cases      []Case         `yaml:"cases"`
 
 	file string // where it was read from, for errors
 }
@@ -122,7 +132,7 @@ type thresholdFile struct {
 type Catalogue struct {
 	info     CatalogueInfo
 	hash     string
-	rules    []*compiled // in evaluation order: severity, then id
+	rules    []*compiled // in message order: severity, priority, then id
 	limits   map[string]map[string]float64
 	messages map[string]MessageText
 }
@@ -226,6 +236,9 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 		if a.Severity.rank() != b.Severity.rank() {
 			return a.Severity.rank() < b.Severity.rank()
 		}
+		if a.Priority != b.Priority {
+			return a.Priority < b.Priority
+		}
 		return a.ID < b.ID
 	})
 	return c, nil
@@ -235,7 +248,7 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 // content: two catalogues with the same Version give the same results.
 func (c *Catalogue) Version() string { return c.info.Version + "+" + c.hash }
 
-// Rules returns the rules in evaluation order.
+// Rules returns the rules in message order: severity, priority, then id.
 func (c *Catalogue) Rules() []Rule {
 	out := make([]Rule, len(c.rules))
 	for i, r := range c.rules {
@@ -306,6 +319,9 @@ func compileRule(env *cel.Env, r Rule) (*compiled, []error) {
 	if r.Severity.rank() > 3 {
 		bad("severity %q is not one of block, check, opportunity, info", r.Severity)
 	}
+	if r.Priority < MinPriority || r.Priority > MaxPriority {
+		bad("priority must be a whole number from %d (most urgent) to %d, not %d", MinPriority, MaxPriority, r.Priority)
+	}
 	cr := &compiled{Rule: r, params: map[string]any{}}
 	var err error
 	if cr.from, err = yearBound(r.TaxYears.From); err != nil {
@@ -373,6 +389,12 @@ func compileRule(env *cel.Env, r Rule) (*compiled, []error) {
 	}
 	return cr, nil
 }
+
+// The priority scale: 1 is the most urgent message of its severity.
+const (
+	MinPriority = 1
+	MaxPriority = 100
+)
 
 // costLimit bounds one expression's work: far above what any rule over a real
 // calculation needs, far below what would stall a request.

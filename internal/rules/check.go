@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"sort"
@@ -20,7 +21,11 @@ type Problem struct {
 
 func (p Problem) String() string { return p.RuleID + ": " + p.Text }
 
-var limitRef = regexp.MustCompile(`\blimits\.([A-Za-z0-9_]+)`)
+var (
+	limitRef = regexp.MustCompile(`\blimits\.\??([A-Za-z0-9_]+)`)
+	// nameRef finds the names a rule reads from its own maps and from year.
+	nameRef = regexp.MustCompile(`\b(variables|params|year)\.\??([A-Za-z0-9_]+)`)
+)
 
 // Check lints a loaded catalogue for what a content designer can get wrong:
 // missing Welsh, text HMRC's contract would reject, placeholders that cannot
@@ -42,6 +47,15 @@ func (c *Catalogue) Check() []Problem {
 		if strings.TrimSpace(r.Description) == "" {
 			add("description is missing")
 		}
+		if len(r.References) == 0 {
+			add("references are missing: name the legal basis or GOV.UK manual page")
+		}
+		for i, ref := range r.References {
+			if strings.TrimSpace(ref) == "" {
+				add("references[%d] is empty", i)
+			}
+		}
+		checkNames(r, add)
 		if r.Path == "" {
 			add("path is missing")
 		}
@@ -90,7 +104,8 @@ func (c *Catalogue) Check() []Problem {
 	return ps
 }
 
-func (c *Catalogue) checkLimits(r *compiled, add func(string, ...any)) {
+// expressions lists every CEL expression of a rule.
+func (r *compiled) expressions() []string {
 	exprs := []string{r.ForEach, r.Condition}
 	for _, v := range r.Variables {
 		exprs = append(exprs, v.Expr)
@@ -98,8 +113,42 @@ func (c *Catalogue) checkLimits(r *compiled, add func(string, ...any)) {
 	for _, e := range r.Evidence {
 		exprs = append(exprs, e.Expr)
 	}
+	return exprs
+}
+
+// checkNames finds reads of variables, params and year fields that do not
+// exist: CEL only sees maps there, so a typo would read as an absent input
+// and the rule would silently never fire.
+func checkNames(r *compiled, add func(string, ...any)) {
+	seen := map[string]bool{}
+	for _, e := range r.expressions() {
+		for _, m := range nameRef.FindAllStringSubmatch(e, -1) {
+			ref := m[1] + "." + m[2]
+			if seen[ref] {
+				continue
+			}
+			seen[ref] = true
+			switch m[1] {
+			case varVariables:
+				if _, ok := r.varIndex[m[2]]; !ok {
+					add("reads %s, which is not one of its variables", ref)
+				}
+			case varParams:
+				if _, ok := r.params[m[2]]; !ok {
+					add("reads %s, which is not one of its params", ref)
+				}
+			case varYear:
+				if !yearFields[m[2]] {
+					add("reads %s, which is not a field of year", ref)
+				}
+			}
+		}
+	}
+}
+
+func (c *Catalogue) checkLimits(r *compiled, add func(string, ...any)) {
 	used := map[string]bool{}
-	for _, e := range exprs {
+	for _, e := range r.expressions() {
 		for _, m := range limitRef.FindAllStringSubmatch(e, -1) {
 			used[m[1]] = true
 		}
@@ -186,13 +235,22 @@ func (c *Catalogue) runCase(ctx context.Context, r *compiled, cs Case) error {
 	for k, v := range cs.Calculation {
 		doc[k] = v
 	}
-	if _, ok := doc["metadata"]; !ok {
-		ty := cs.TaxYear
-		if ty == "" {
-			ty = "2025-26"
-		}
-		doc["metadata"] = map[string]any{"taxYear": ty, "calculationId": caseCalculationID}
+	// A case may give only the metadata it is about (calculationType,
+	// periodTo...); the tax year and id are filled in.
+	meta := map[string]any{}
+	if given, ok := doc["metadata"].(map[string]any); ok {
+		maps.Copy(meta, given)
 	}
+	if _, ok := meta["taxYear"]; !ok {
+		meta["taxYear"] = cs.TaxYear
+		if cs.TaxYear == "" {
+			meta["taxYear"] = "2025-26"
+		}
+	}
+	if _, ok := meta["calculationId"]; !ok {
+		meta["calculationId"] = caseCalculationID
+	}
+	doc["metadata"] = meta
 	data, err := json.Marshal(doc)
 	if err != nil {
 		return fmt.Errorf("calculation: %w", err)

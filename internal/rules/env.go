@@ -26,6 +26,7 @@ const (
 	varParams      = "params"    // the rule's own tuning values
 	varVariables   = "variables" // the rule's named variables, in order
 	varItem        = "item"      // the list element a forEach rule is looking at
+	varYear        = "year"      // the point in the tax year (see year.go)
 )
 
 // newEnv builds the one CEL environment every rule compiles in.
@@ -44,6 +45,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(varParams, dynMap),
 		cel.Variable(varVariables, dynMap),
 		cel.Variable(varItem, cel.DynType),
+		cel.Variable(varYear, dynMap),
 		cel.OptionalTypes(),
 		cel.CrossTypeNumericComparisons(true),
 		ext.Strings(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -82,8 +83,8 @@ findings:
 	return out, nil
 }
 
-// evaluate returns findings in rule order (the catalogue's: severity, then
-// id) and, within a rule, item order.
+// evaluate returns findings in rule order (the catalogue's: severity,
+// priority, then id) and, within a rule, item order.
 func (c *Catalogue) evaluate(ctx context.Context, doc *calc.Calculation, rules []*compiled) ([]finding, []RuleError, error) {
 	base, err := c.activation(doc)
 	if err != nil {
@@ -109,7 +110,15 @@ func (c *Catalogue) evaluate(ctx context.Context, doc *calc.Calculation, rules [
 		}
 		out = append(out, fs...)
 	}
-	return out, ruleErrs, nil
+	return exclusive(out), ruleErrs, nil
+}
+
+// exclusive keeps only the findings of exclusive rules when there are any.
+func exclusive(fs []finding) []finding {
+	if !slices.ContainsFunc(fs, func(f finding) bool { return f.rule.Exclusive }) {
+		return fs
+	}
+	return slices.DeleteFunc(fs, func(f finding) bool { return !f.rule.Exclusive })
 }
 
 var emptyMap = map[string]any{}
@@ -130,6 +139,7 @@ func (c *Catalogue) activation(doc *calc.Calculation) (interpreter.Activation, e
 		limits = map[string]float64{}
 	}
 	meta := section("metadata")
+	final := isFinal(doc.Generation, meta)
 	return interpreter.NewActivation(map[string]any{
 		varMetadata:    meta,
 		varInputs:      section("inputs"),
@@ -137,9 +147,10 @@ func (c *Catalogue) activation(doc *calc.Calculation) (interpreter.Activation, e
 		varMessages:    section("messages"),
 		varMessageIDs:  ids,
 		varTaxYear:     doc.TaxYear,
-		varIsFinal:     isFinal(doc.Generation, meta),
+		varIsFinal:     final,
 		varNINO:        doc.NINO,
 		varLimits:      limits,
+		varYear:        yearOf(doc, final, meta),
 	})
 }
 

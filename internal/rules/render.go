@@ -72,6 +72,7 @@ func (c *Catalogue) render(f finding, doc *calc.Calculation, lang Lang) (Message
 	m := Message{
 		RuleID:   r.ID,
 		Severity: r.Severity,
+		Priority: r.Priority,
 		Title:    fill(content.Title),
 		Body:     fill(content.Body),
 		Action:   fill(content.Action),

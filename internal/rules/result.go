@@ -57,6 +57,7 @@ type Result struct {
 type Message struct {
 	RuleID   string   `json:"ruleId"`
 	Severity Severity `json:"severity"`
+	Priority int      `json:"priority"`
 	Title    string   `json:"title"`
 	Body     string   `json:"body"`
 	Action   string   `json:"action"`
