@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/rules"
@@ -81,25 +82,48 @@ func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return exitOK
 }
 
-// runRules is `assist rules check|test [DIR]`.
+// runRules is `assist rules check|test|list [--long] [--rules DIR] [DIR]`.
 func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) < 1 || len(args) > 2 || (args[0] != "check" && args[0] != "test") {
-		fmt.Fprintln(stderr, "usage: assist rules check|test [DIR]")
+	const rulesUsage = "usage: assist rules check|test|list [--long] [--rules DIR] [DIR]"
+	if len(args) < 1 || (args[0] != "check" && args[0] != "test" && args[0] != "list") {
+		fmt.Fprintln(stderr, rulesUsage)
 		return exitUsage
 	}
-	dir := ""
-	if len(args) == 2 {
-		dir = args[1]
+	cmd := args[0]
+	fl := flag.NewFlagSet("rules "+cmd, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	dir := fl.String("rules", "", "rule catalogue directory (default: the built-in one)")
+	long := fl.Bool("long", false, "list: also each rule's references and description")
+	if err := fl.Parse(args[1:]); err != nil {
+		return exitUsage
 	}
-	cat, err := loadCatalogue(dir)
+	switch {
+	case fl.NArg() > 1 || (fl.NArg() == 1 && *dir != ""):
+		fmt.Fprintln(stderr, rulesUsage)
+		return exitUsage
+	case fl.NArg() == 1:
+		*dir = fl.Arg(0)
+	}
+	if *long && cmd != "list" {
+		fmt.Fprintf(stderr, "assist rules %s: --long goes with list\n", cmd)
+		return exitUsage
+	}
+	cat, err := loadCatalogue(*dir)
 	if err != nil {
-		fmt.Fprintf(stderr, "assist rules %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "assist rules %s: %v\n", cmd, err)
 		if errors.Is(err, rules.ErrCatalogue) {
 			return exitFail
 		}
 		return exitUsage
 	}
-	if args[0] == "check" {
+	switch cmd {
+	case "list":
+		if err := listRules(stdout, cat, *long); err != nil {
+			fmt.Fprintf(stderr, "assist rules list: %v\n", err)
+			return exitFail
+		}
+		return exitOK
+	case "check":
 		problems := cat.Check()
 		for _, p := range problems {
 			fmt.Fprintln(stdout, p)
@@ -125,4 +149,33 @@ func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	return exitOK
+}
+
+// listRules prints one line per rule in message order: id, severity,
+// priority, tax years, version; --long adds what each rule rests on, indented
+// under it.
+func listRules(w io.Writer, cat *rules.Catalogue, long bool) error {
+	rs := cat.Rules()
+	width := len("ID")
+	for _, r := range rs {
+		width = max(width, len(r.ID))
+	}
+	row := func(id, severity, priority, years, version string) {
+		fmt.Fprintf(w, "%-*s  %-11s  %-8s  %-20s  %s\n", width, id, severity, priority, years, version)
+	}
+	row("ID", "SEVERITY", "PRIORITY", "TAX YEARS", "VERSION")
+	for _, r := range rs {
+		row(r.ID, string(r.Severity), strconv.Itoa(r.Priority), r.TaxYears.String(), "v"+strconv.Itoa(r.Version))
+		if !long {
+			continue
+		}
+		if r.Exclusive {
+			fmt.Fprintln(w, "    exclusive: when it applies, no other rule's message is given")
+		}
+		for _, ref := range r.References {
+			fmt.Fprintf(w, "    reference: %s\n", ref)
+		}
+	}
+	_, err := fmt.Fprintf(w, "%d rules, version %s\n", len(rs), cat.Version())
+	return err
 }

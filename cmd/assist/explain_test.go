@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/open-assist/assist/internal/rules"
 )
 
 func runArgs(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -119,6 +124,8 @@ func TestRulesCommandsFailOnABrokenCatalogue(t *testing.T) {
 	write("r.yaml", `
 id: NO_WELSH
 severity: info
+priority: 50
+references: [Test Act 2000 s1]
 description: a rule with no Welsh and a case that is wrong
 condition: calculation.a > 1
 path: /x
@@ -135,9 +142,118 @@ cases:
 	if code != exitFail || !strings.Contains(out, "0 passed, 1 failed") {
 		t.Errorf("rules test (wrong case) = %d, %q", code, out)
 	}
-	write("dup.yaml", "rules:\n  - {id: NO_WELSH, severity: info, condition: 'true'}\n")
+	write("dup.yaml", "rules:\n  - {id: NO_WELSH, severity: info, priority: 50, condition: 'true'}\n")
 	code, _, errOut := runArgs(t, "", "rules", "check", dir)
 	if code != exitFail || !strings.Contains(errOut, "already defined") {
 		t.Errorf("rules check (duplicate id) = %d, %q", code, errOut)
+	}
+}
+
+// rules list prints one line per rule in message order, with what a rule
+// author needs to see at a glance; --long adds each rule's references.
+func TestRulesList(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runArgs(t, "", "rules", "list")
+	if code != exitOK {
+		t.Fatalf("rules list = %d, %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "ID SEVERITY PRIORITY TAX YEARS VERSION" {
+		t.Errorf("header = %q", lines[0])
+	}
+	rows := lines[1 : len(lines)-1]
+	if !strings.HasSuffix(lines[len(lines)-1], "rules, version "+mustCatalogue(t).Version()) {
+		t.Errorf("last line = %q, want the count and version", lines[len(lines)-1])
+	}
+	if len(rows) != len(mustCatalogue(t).Rules()) {
+		t.Errorf("%d rows for %d rules", len(rows), len(mustCatalogue(t).Rules()))
+	}
+	for i, r := range mustCatalogue(t).Rules() {
+		f := strings.Fields(rows[i])
+		if f[0] != r.ID || f[1] != string(r.Severity) || f[2] != fmt.Sprint(r.Priority) || f[len(f)-1] != fmt.Sprintf("v%d", r.Version) {
+			t.Errorf("row %d = %q, want %s %s %d ... v%d", i, rows[i], r.ID, r.Severity, r.Priority, r.Version)
+		}
+	}
+
+	code, out, _ = runArgs(t, "", "rules", "list", "--long")
+	if code != exitOK {
+		t.Fatalf("rules list --long = %d", code)
+	}
+	refs := strings.Count(out, "\n    reference: ")
+	want := 0
+	for _, r := range mustCatalogue(t).Rules() {
+		want += len(r.References)
+	}
+	if refs == 0 || refs != want {
+		t.Errorf("rules list --long shows %d references, want all %d", refs, want)
+	}
+	if code, _, errOut := runArgs(t, "", "rules", "check", "--long"); code != exitUsage || !strings.Contains(errOut, "--long goes with list") {
+		t.Errorf("rules check --long = %d, %q; want a usage error", code, errOut)
+	}
+}
+
+func mustCatalogue(t *testing.T) *rules.Catalogue {
+	t.Helper()
+	c, err := loadCatalogue("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// brokenCatalogue writes a catalogue that loads but fails its checks and
+// its own case.
+func brokenCatalogue(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("catalogue.yaml", "name: t\nversion: 0.1.0\n")
+	write("r.yaml", `
+id: TYPO
+severity: info
+priority: 50
+description: reads a variable that does not exist, so it could never fire
+references: [Test Act 2000 s1]
+variables:
+  - {name: income, expr: calculation.a}
+condition: variables.incme > 1.0
+path: /x
+en: {title: T, body: B, action: A}
+cy: {title: T, body: B, action: A}
+links: [{url: "https://www.gov.uk/x", en: L, cy: D}]
+cases:
+  - {name: fires, fires: 1, calculation: {calculation: {a: 5}}}
+  - {name: quiet, fires: 0, calculation: {calculation: {a: 0}}}
+`)
+	return dir
+}
+
+func TestRulesCheckFindsUnknownNames(t *testing.T) {
+	t.Parallel()
+	dir := brokenCatalogue(t)
+	code, out, _ := runArgs(t, "", "rules", "check", "--rules", dir)
+	if code != exitFail || !strings.Contains(out, "variables.incme") {
+		t.Errorf("rules check = %d, %q; want a failure naming variables.incme", code, out)
+	}
+}
+
+// serve refuses to start on a catalogue that fails rules check or its own
+// cases, before it opens a database or a port.
+func TestServeRefusesAFailingCatalogue(t *testing.T) {
+	t.Parallel()
+	dir := brokenCatalogue(t)
+	dbPath := filepath.Join(t.TempDir(), "assist.db")
+	env := map[string]string{"ASSIST_DB": "sqlite:" + dbPath}
+	var stderr bytes.Buffer
+	err := runServe(context.Background(), []string{"--addr", "127.0.0.1:0", "--rules", dir}, io.Discard, &stderr, func(k string) string { return env[k] })
+	if !errors.Is(err, rules.ErrUnfit) || !strings.Contains(err.Error(), "variables.incme") || !strings.Contains(err.Error(), "TYPO / fires") {
+		t.Errorf("runServe(failing catalogue) = %v, want rules.ErrUnfit naming the bad read and the failing case", err)
+	}
+	if _, statErr := os.Stat(dbPath); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("the database was created (%v): a refused start must change nothing", statErr)
 	}
 }

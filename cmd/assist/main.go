@@ -34,8 +34,10 @@ const usage = `usage:
   assist outbox retry [--db DSN] ID...         revive dead-lettered records
   assist explain [--lang en|cy] [--rules DIR] FILE|-
                                                print the guidance for one calculation
-  assist rules check [DIR]                     compile and lint a rule catalogue
-  assist rules test [DIR]                      run every rule's own cases
+  assist rules check [--rules DIR]             compile and lint a rule catalogue
+  assist rules test [--rules DIR]              run every rule's own cases
+  assist rules list [--long] [--rules DIR]     one line per rule: id, severity, priority,
+                                               tax years, version (--long: references)
 `
 
 // run is the whole program behind main, with its surroundings passed in so

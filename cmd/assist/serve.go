@@ -48,6 +48,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fmt.Errorf("load rules: %w", err)
 	}
+	// A catalogue that fails its own checks or cases would give wrong or
+	// unlawful-looking advice: refuse it rather than serve it.
+	if err := cat.Verify(ctx); err != nil {
+		return fmt.Errorf("rules %s: %w", cat.Version(), err)
+	}
 
 	db, out, err := openBackend(ctx, cfg, -1, log)
 	if err != nil {
@@ -80,7 +85,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return err
 		}
 	}
-	svc, err := report.NewService(db, catalogueAnalyzer{cat}, source, log)
+	svc, err := report.NewService(db, catalogueAnalyzer{cat}, source, log, cfg.MaxMessages)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	DB    string // sqlite:PATH
 	Mode  string // Sandbox or Production
 	Rules string // rule catalogue directory; "" for the built-in one
+	// MaxMessages is how many messages a report shows at most, the most
+	// important first; the stored report keeps the others too.
+	MaxMessages int
 
 	// UpstreamURL is the base URL of the Individual Calculations API
 	// (production mode).
@@ -76,12 +79,17 @@ type Config struct {
 	DeliveryPollInterval                 time.Duration
 }
 
+// MaxMessagesLimit bounds --max-messages: a report is read by a person
+// before they finalise, not scrolled through.
+const MaxMessagesLimit = 50
+
 // Env names the environment variable behind each flag.
 var Env = map[string]string{
 	"addr":              "ASSIST_ADDR",
 	"db":                "ASSIST_DB",
 	"mode":              "ASSIST_MODE",
 	"rules":             "ASSIST_RULES",
+	"max-messages":      "ASSIST_MAX_MESSAGES",
 	"upstream-url":      "ASSIST_UPSTREAM_URL",
 	"upstream-timeout":  "ASSIST_UPSTREAM_TIMEOUT",
 	"upstream-retries":  "ASSIST_UPSTREAM_RETRIES",
@@ -126,6 +134,8 @@ func Load(args []string, getenv func(string) string, output io.Writer) (*Config,
 	fs.StringVar(&c.DB, "db", def("db", "sqlite:assist.db"), "database (ASSIST_DB)")
 	fs.StringVar(&c.Mode, "mode", def("mode", Sandbox), "sandbox or production (ASSIST_MODE)")
 	fs.StringVar(&c.Rules, "rules", def("rules", ""), "rule catalogue directory; default built in (ASSIST_RULES)")
+	var maxMessages string
+	fs.StringVar(&maxMessages, "max-messages", def("max-messages", "5"), "most messages a report shows, as HMRC's service does (ASSIST_MAX_MESSAGES)")
 	fs.StringVar(&c.UpstreamURL, "upstream-url", def("upstream-url", ""), "Individual Calculations API base URL, production mode (ASSIST_UPSTREAM_URL)")
 	fs.StringVar(&timeout, "upstream-timeout", def("upstream-timeout", "10s"), "timeout of one upstream attempt (ASSIST_UPSTREAM_TIMEOUT)")
 	fs.StringVar(&retries, "upstream-retries", def("upstream-retries", "2"), "retries after an upstream 5xx (ASSIST_UPSTREAM_RETRIES)")
@@ -180,6 +190,7 @@ func Load(args []string, getenv func(string) string, output io.Writer) (*Config,
 		return n
 	}
 	c.Workers = count("workers", workers, 1000)
+	c.MaxMessages = count("max-messages", maxMessages, MaxMessagesLimit)
 	c.DeliveryMaxAttempts = count("delivery-max-attempts", maxAttempts, 100000)
 	n, err := strconv.Atoi(retries)
 	if err != nil || n < 0 || n > 10 {
@@ -224,6 +235,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NRSURL != "" && c.NRSAPIKey == "" {
 		errs = append(errs, errors.New("--nrs-api-key is required with --nrs-url"))
+	}
+	if c.MaxMessages < 1 || c.MaxMessages > MaxMessagesLimit {
+		errs = append(errs, fmt.Errorf("--max-messages: %d is not from 1 to %d", c.MaxMessages, MaxMessagesLimit))
 	}
 	if c.DeliveryBackoffCap < c.DeliveryBackoff {
 		errs = append(errs, errors.New("--delivery-backoff-cap is shorter than --delivery-backoff"))

@@ -18,7 +18,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("Load() = %v", err)
 	}
 	if c.Addr != ":8342" || c.DB != "sqlite:assist.db" || c.Mode != Sandbox || c.Rules != "" ||
-		c.TokenTTL != 4*time.Hour || c.APIStatus != "BETA" || len(c.SupportingAgents) != 0 || c.UpstreamRetries != 2 {
+		c.TokenTTL != 4*time.Hour || c.APIStatus != "BETA" || len(c.SupportingAgents) != 0 || c.UpstreamRetries != 2 || c.MaxMessages != 5 {
 		t.Errorf("Load() = %+v", c)
 	}
 }
@@ -32,25 +32,26 @@ func TestLoadEnvAndFlags(t *testing.T) {
 		"ASSIST_UPSTREAM_URL":      "https://api.example",
 		"ASSIST_SUPPORTING_AGENTS": "produce, acknowledge",
 		"ASSIST_RULES":             "/rules",
+		"ASSIST_MAX_MESSAGES":      "3",
 	})
 	c, err := Load([]string{"--addr", "127.0.0.1:1", "--rules=/other"}, e, io.Discard)
 	if err != nil {
 		t.Fatalf("Load() = %v", err)
 	}
 	if c.Addr != "127.0.0.1:1" || c.DB != "sqlite:/tmp/x.db" || c.Mode != Production || c.Rules != "/other" ||
-		!c.SupportingAgents[EndpointProduce] || !c.SupportingAgents[EndpointAcknowledge] {
+		!c.SupportingAgents[EndpointProduce] || !c.SupportingAgents[EndpointAcknowledge] || c.MaxMessages != 3 {
 		t.Errorf("Load() = %+v; flags should win over the environment", c)
 	}
 }
 
 func TestLoadReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	args := []string{"--mode", "staging", "--db", "mysql:x", "--token-ttl", "-1s", "--supporting-agents", "everything", "--api-status", "beta"}
+	args := []string{"--mode", "staging", "--db", "mysql:x", "--token-ttl", "-1s", "--supporting-agents", "everything", "--api-status", "beta", "--max-messages", "0"}
 	_, err := Load(args, env(nil), io.Discard)
 	if err == nil {
 		t.Fatal("Load() = nil error")
 	}
-	for _, want := range []string{"--mode", "--db", "--token-ttl", "--supporting-agents", "--api-status"} {
+	for _, want := range []string{"--mode", "--db", "--token-ttl", "--supporting-agents", "--api-status", "--max-messages"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Load() error %q does not mention %s", err, want)
 		}

@@ -59,6 +59,9 @@ type Message struct {
 	Action string
 	Links  []Link
 	Path   string
+	// Shown tells whether the customer saw the message: a report shows
+	// only the first MaxMessages, and keeps the rest for rule authors.
+	Shown bool
 }
 
 // Link is a link of a message.
@@ -78,7 +81,9 @@ type Report struct {
 	RuleSetVersion string
 	Language       rules.Lang
 	CreatedAt      time.Time // UTC
-	Messages       []Message
+	// Messages are every message that applied, in the report's language,
+	// most important first; those the customer saw have Shown set.
+	Messages []Message
 	// RuleErrors lists rules that failed at run time; the others still ran.
 	RuleErrors []rules.RuleError
 	// RequestedBy is who asked for the report.
@@ -88,12 +93,23 @@ type Report struct {
 	// Body is the exact response body returned to the client, or nil when
 	// there were no messages (a 204).
 	Body []byte
-	// English and Welsh are the same messages in both languages (Messages
-	// is one of them), for the interaction event. Not stored.
+	// English and Welsh are the messages shown, in both languages, for the
+	// interaction event. Not stored.
 	English, Welsh []Message
 	// Headers are the request's headers, without credentials, for the
 	// non-repudiation record. Not stored.
 	Headers map[string]string
+}
+
+// Shown returns the messages the customer saw, in order.
+func (r *Report) Shown() []Message {
+	var out []Message
+	for _, m := range r.Messages {
+		if m.Shown {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Acknowledgement records that a report was shown in full.
@@ -150,13 +166,19 @@ type Service struct {
 	analyzer Analyzer
 	source   CalculationSource
 	log      *slog.Logger
+	// maxMessages is how many messages a report shows at most.
+	maxMessages int
 	// Now is the clock; tests may replace it before first use.
 	Now func() time.Time
 }
 
-// NewService returns a Service over its dependencies, all required.
-func NewService(repo Repository, analyzer Analyzer, source CalculationSource, log *slog.Logger) (*Service, error) {
+// NewService returns a Service over its dependencies, all required. A
+// report shows at most maxMessages messages, the most important first, as
+// HMRC's service shows five.
+func NewService(repo Repository, analyzer Analyzer, source CalculationSource, log *slog.Logger, maxMessages int) (*Service, error) {
 	switch {
+	case maxMessages < 1:
+		return nil, fmt.Errorf("report: a report must be able to show a message, not %d", maxMessages)
 	case repo == nil:
 		return nil, errors.New("report: missing repository")
 	case analyzer == nil:
@@ -166,7 +188,7 @@ func NewService(repo Repository, analyzer Analyzer, source CalculationSource, lo
 	case log == nil:
 		return nil, errors.New("report: missing logger")
 	}
-	return &Service{repo: repo, analyzer: analyzer, source: source, log: log, Now: time.Now}, nil
+	return &Service{repo: repo, analyzer: analyzer, source: source, log: log, maxMessages: maxMessages, Now: time.Now}, nil
 }
 
 // Generate fetches the calculation and evaluates it. The report is not
@@ -204,7 +226,14 @@ func (s *Service) fromResults(req Request, en, cy *rules.Result) *Report {
 	if req.Language == rules.Welsh {
 		res = cy
 	}
-	r := &Report{
+	// The engine orders messages by importance; the first maxMessages are
+	// shown.
+	all := messages(res)
+	shown := min(len(all), s.maxMessages)
+	for i := range all {
+		all[i].Shown = i < shown
+	}
+	return &Report{
 		ID:             uuid.NewString(),
 		NINO:           req.NINO,
 		TaxYear:        req.TaxYear,
@@ -213,22 +242,18 @@ func (s *Service) fromResults(req Request, en, cy *rules.Result) *Report {
 		RuleSetVersion: res.RuleSetVersion,
 		Language:       req.Language,
 		CreatedAt:      s.Now().UTC(),
+		Messages:       all,
 		RuleErrors:     res.Errors,
 		RequestedBy:    req.By,
 		RequestID:      req.RequestID,
-		English:        messages(en),
-		Welsh:          messages(cy),
+		English:        messages(en)[:shown],
+		Welsh:          messages(cy)[:shown],
 		Headers:        req.Headers,
 	}
-	r.Messages = r.English
-	if req.Language == rules.Welsh {
-		r.Messages = r.Welsh
-	}
-	return r
 }
 
 func messages(res *rules.Result) []Message {
-	var out []Message
+	out := make([]Message, 0, len(res.Messages))
 	for _, m := range res.Messages {
 		msg := Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []Link{}}
 		for _, l := range m.Links {
@@ -239,7 +264,8 @@ func messages(res *rules.Result) []Message {
 	return out
 }
 
-// Commit stores a report with the exact body returned for it (nil for none).
+// Commit stores a report with the exact body returned for it (nil when it
+// shows no messages).
 func (s *Service) Commit(ctx context.Context, r *Report, body []byte) error {
 	r.Body = body
 	if err := s.repo.CreateReport(ctx, r); err != nil {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"regexp"
@@ -14,7 +15,7 @@ import (
 
 func TestFromResult(t *testing.T) {
 	t.Parallel()
-	s := &Service{log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time {
+	s := &Service{log: slog.New(slog.NewTextHandler(io.Discard, nil)), maxMessages: 5, Now: func() time.Time {
 		return time.Date(2026, 11, 25, 12, 0, 0, 0, time.FixedZone("x", 3600))
 	}}
 	req := Request{NINO: "TC663795B", TaxYear: "2025-26", CalculationID: "c", Language: rules.Welsh,
@@ -58,7 +59,7 @@ func TestGenerateUsesTheRequestNINO(t *testing.T) {
 	t.Parallel()
 	a := &seenAnalyzer{}
 	body := []byte(`{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"inputs":{"personalInformation":{"identifier":"AA123456A"}}}`)
-	s, err := NewService(nopRepo{}, a, fakeSource{body}, slog.New(slog.DiscardHandler))
+	s, err := NewService(nopRepo{}, a, fakeSource{body}, slog.New(slog.DiscardHandler), 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,3 +72,51 @@ func TestGenerateUsesTheRequestNINO(t *testing.T) {
 }
 
 type nopRepo struct{ Repository }
+
+// A report shows the first maxMessages messages in the engine's order, in
+// both languages, and keeps the others, marked as not shown.
+func TestReportShowsAtMostMaxMessages(t *testing.T) {
+	t.Parallel()
+	result := func(prefix string, n int) *rules.Result {
+		res := &rules.Result{RuleSetVersion: "v1"}
+		for i := range n {
+			res.Messages = append(res.Messages, rules.Message{RuleID: fmt.Sprintf("R%d", i), Title: fmt.Sprintf("%s %d", prefix, i)})
+		}
+		return res
+	}
+	cases := []struct {
+		name             string
+		max, applied     int
+		wantShown, wantN int
+	}{
+		{name: "fewer_than_the_cap", max: 5, applied: 3, wantShown: 3, wantN: 3},
+		{name: "exactly_the_cap", max: 5, applied: 5, wantShown: 5, wantN: 5},
+		{name: "more_than_the_cap", max: 5, applied: 7, wantShown: 5, wantN: 7},
+		{name: "cap_of_one", max: 1, applied: 4, wantShown: 1, wantN: 4},
+		{name: "nothing_applies", max: 5, applied: 0, wantShown: 0, wantN: 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := NewService(nopRepo{}, &seenAnalyzer{}, fakeSource{}, slog.New(slog.DiscardHandler), tc.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := s.fromResults(Request{Language: rules.Welsh}, result("en", tc.applied), result("cy", tc.applied))
+			if len(r.Messages) != tc.wantN || len(r.Shown()) != tc.wantShown {
+				t.Fatalf("%d messages, %d shown; want %d, %d", len(r.Messages), len(r.Shown()), tc.wantN, tc.wantShown)
+			}
+			for i, m := range r.Messages {
+				if m.RuleID != fmt.Sprintf("R%d", i) || m.Title != fmt.Sprintf("cy %d", i) || m.Shown != (i < tc.wantShown) {
+					t.Errorf("message %d = %+v, want R%d in Welsh, shown %v", i, m, i, i < tc.wantShown)
+				}
+			}
+			if len(r.English) != tc.wantShown || len(r.Welsh) != tc.wantShown {
+				t.Errorf("the event carries %d English and %d Welsh messages, want the %d shown", len(r.English), len(r.Welsh), tc.wantShown)
+			}
+		})
+	}
+	if _, err := NewService(nopRepo{}, &seenAnalyzer{}, fakeSource{}, slog.New(slog.DiscardHandler), 0); err == nil {
+		t.Error("NewService(max 0) = nil error, want a refusal")
+	}
+}

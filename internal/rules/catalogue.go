@@ -69,6 +69,22 @@ type TaxYears struct {
 	To   string `yaml:"to"`
 }
 
+// String writes the years as people read them: "2017-18 on", "2024-25
+// only", "2020-21 to 2023-24", "up to 2023-24" or "all years".
+func (t TaxYears) String() string {
+	switch {
+	case t.From == "" && t.To == "":
+		return "all years"
+	case t.From == t.To:
+		return t.From + " only"
+	case t.To == "":
+		return t.From + " on"
+	case t.From == "":
+		return "up to " + t.To
+	}
+	return t.From + " to " + t.To
+}
+
 // Variable is a named CEL expression, evaluated in order before the
 // condition and read as variables.NAME.
 type Variable struct {
@@ -105,8 +121,9 @@ type Case struct {
 	// Evidence, when given, is what the first message's evidence must
 	// show, as its templates would print it.
 	Evidence map[string]string `yaml:"evidence"`
-	// Calculation is the document, written in YAML or JSON. metadata may be
-	// left out: the case's taxYear (default 2025-26) fills it in.
+	// Calculation is the document, written in YAML or JSON. Its metadata
+	// may be partial or left out: the case's taxYear (default 2025-26) and
+	// a fixed calculation id fill in what it lacks.
 	Calculation map[string]any `yaml:"calculation"`
 	TaxYear     string         `yaml:"taxYear"`
 }

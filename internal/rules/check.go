@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -314,4 +315,30 @@ func linkTitles(ls []Link) []string {
 		out[i] = l.Title
 	}
 	return out
+}
+
+// ErrUnfit is wrapped by Verify's error: the catalogue loads, but fails its
+// checks or its own cases, so no service should run on it.
+var ErrUnfit = errors.New("rules: catalogue fails its checks")
+
+// Verify runs Check and every rule's cases, and reports all that fail in one
+// error wrapping ErrUnfit. It is what `rules check` and `rules test` say
+// together, for a service to refuse a catalogue at start.
+func (c *Catalogue) Verify(ctx context.Context) error {
+	var lines []string
+	for _, p := range c.Check() {
+		lines = append(lines, p.String())
+	}
+	for _, r := range c.RunCases(ctx) {
+		if r.Err != nil {
+			lines = append(lines, fmt.Sprintf("%s / %s: %v", r.RuleID, r.Case, r.Err))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(lines) > 0 {
+		return fmt.Errorf("%w (%d problems):\n%s", ErrUnfit, len(lines), strings.Join(lines, "\n"))
+	}
+	return nil
 }

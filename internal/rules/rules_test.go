@@ -121,8 +121,9 @@ func checkOrder(t *testing.T, name string, ms []Message) {
 	for i := 1; i < len(ms); i++ {
 		a, b := ms[i-1], ms[i]
 		ordered := a.Severity.rank() < b.Severity.rank() ||
-			(a.Severity == b.Severity && a.RuleID < b.RuleID) ||
-			(a.Severity == b.Severity && a.RuleID == b.RuleID && a.Item < b.Item)
+			(a.Severity == b.Severity && a.Priority < b.Priority) ||
+			(a.Severity == b.Severity && a.Priority == b.Priority && a.RuleID < b.RuleID) ||
+			(a.Severity == b.Severity && a.Priority == b.Priority && a.RuleID == b.RuleID && a.Item < b.Item)
 		if !ordered {
 			t.Errorf("%s: message %d (%s %s #%d) comes before (%s %s #%d)", name, i, b.Severity, b.RuleID, b.Item, a.Severity, a.RuleID, a.Item)
 		}
@@ -181,7 +182,9 @@ func testCatalogue(rules map[string]string) fstest.MapFS {
 const ruleTemplate = `
 id: %ID%
 severity: check
+priority: 50
 description: test rule
+references: [Test Act 2000 s1]
 condition: %COND%
 evidence:
   - {name: amount, expr: '%EVIDENCE%', format: money}
@@ -269,6 +272,8 @@ func TestLoadRejectsBadCatalogues(t *testing.T) {
 		{"bad_id", map[string]string{"a.yaml": rule("lower_case", "true", "1.0")}, "UPPER_SNAKE"},
 		{"unknown_field", map[string]string{"a.yaml": rule("X", "true", "1.0") + "colour: red\n"}, "colour"},
 		{"bad_severity", map[string]string{"a.yaml": strings.Replace(rule("X", "true", "1.0"), "severity: check", "severity: urgent", 1)}, "severity"},
+		{"no_priority", map[string]string{"a.yaml": strings.Replace(rule("X", "true", "1.0"), "priority: 50\n", "", 1)}, "priority"},
+		{"priority_too_high", map[string]string{"a.yaml": strings.Replace(rule("X", "true", "1.0"), "priority: 50", "priority: 101", 1)}, "priority"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -297,6 +302,10 @@ func TestCheckFindsContentProblems(t *testing.T) {
 		{"circumflex_y_in_english", strings.Replace(good, "title: Title", "title: Tŷ", 1), `"ŷ"`},
 		{"no_quiet_case", strings.Replace(good, "fires: 0", "fires: 1", 1), "one it does not"},
 		{"unknown_limit", strings.Replace(good, "calculation.a > 1000", "calculation.a > limits.noSuch", 1), "limits.noSuch"},
+		{"unknown_variable", strings.Replace(good, "calculation.a > 1000", "calculation.a > 1000 && variables.noSuch", 1), "variables.noSuch"},
+		{"unknown_optional_param", strings.Replace(good, "calculation.a > 1000", "calculation.a > params.?limit.orValue(1000)", 1), "params.limit"},
+		{"unknown_year_field", strings.Replace(good, "calculation.a > 1000", "calculation.a > 1000 && year.finished", 1), "year.finished"},
+		{"no_references", strings.Replace(good, "references: [Test Act 2000 s1]\n", "", 1), "references are missing"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

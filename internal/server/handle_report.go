@@ -45,7 +45,7 @@ func (s *Server) handleProduce() http.Handler {
 			return
 		}
 		var body []byte
-		if len(rep.Messages) > 0 {
+		if len(rep.Shown()) > 0 {
 			if body, err = encodeJSON(wireReport(rep)); err != nil {
 				s.fail(w, r, fmt.Errorf("encode report: %w", err))
 				return
@@ -160,13 +160,13 @@ func party(p *auth.Principal) report.Party {
 func wireReport(r *report.Report) hmrc.Report {
 	out := hmrc.Report{
 		ReportID:      r.ID,
-		Messages:      make([]hmrc.Message, 0, len(r.Messages)),
+		Messages:      []hmrc.Message{},
 		NINO:          r.NINO,
 		TaxYear:       r.TaxYear,
 		CalculationID: r.CalculationID,
 		CorrelationID: r.CorrelationID,
 	}
-	for _, m := range r.Messages {
+	for _, m := range r.Shown() {
 		wm := hmrc.Message{Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: make([]hmrc.Link, 0, len(m.Links))}
 		for _, l := range m.Links {
 			wm.Links = append(wm.Links, hmrc.Link{Title: l.Title, URL: l.URL})

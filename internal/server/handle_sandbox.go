@@ -66,6 +66,8 @@ type (
 		Action string      `json:"action"`
 		Links  []hmrc.Link `json:"links"`
 		Path   string      `json:"path"`
+		// Shown is false for a message that applied but was past the cap.
+		Shown bool `json:"shown"`
 	}
 	storedAcknowledgement struct {
 		AcknowledgedAt string      `json:"acknowledgedAt"`
@@ -305,7 +307,7 @@ func storedView(rep *report.Report, ack *report.Acknowledgement) storedReport {
 		Messages:       make([]storedMessage, 0, len(rep.Messages)),
 	}
 	for _, m := range rep.Messages {
-		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: make([]hmrc.Link, 0, len(m.Links))}
+		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: make([]hmrc.Link, 0, len(m.Links)), Shown: m.Shown}
 		for _, l := range m.Links {
 			sm.Links = append(sm.Links, hmrc.Link{Title: l.Title, URL: l.URL})
 		}

@@ -98,6 +98,7 @@ type harnessOptions struct {
 	supportingAgents map[string]bool
 	production       bool
 	source           report.CalculationSource // default: the store
+	maxMessages      int                      // default 5, as in production
 }
 
 func newHarness(tb testing.TB, ho harnessOptions) *harness {
@@ -131,7 +132,11 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	if ho.source != nil {
 		source = ho.source
 	}
-	svc, err := report.NewService(db, analyzer, source, log)
+	maxMessages := ho.maxMessages
+	if maxMessages == 0 {
+		maxMessages = 5
+	}
+	svc, err := report.NewService(db, analyzer, source, log, maxMessages)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -367,6 +372,7 @@ type storedReport struct {
 	Messages       []struct {
 		RuleID string `json:"ruleId"`
 		Title  string `json:"title"`
+		Shown  bool   `json:"shown"`
 	} `json:"messages"`
 	Acknowledgement *struct {
 		AcknowledgedAt string `json:"acknowledgedAt"`

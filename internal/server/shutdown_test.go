@@ -51,7 +51,7 @@ func TestRunFinishesRequestsInFlight(t *testing.T) {
 	issuer, _ := auth.NewIssuer(key, testIssuer, testAudience, time.Hour, nil)
 	verifier, _ := auth.NewVerifier(testIssuer, testAudience, issuer.PublicKeys(), nil)
 	started := make(chan struct{})
-	svc, _ := report.NewService(db, slowAnalyzer{started}, db, log)
+	svc, _ := report.NewService(db, slowAnalyzer{started}, db, log, 5)
 	srv, err := server.New(server.Options{Sandbox: true, Reports: svc, Store: db, Verifier: verifier, Issuer: issuer, Log: log})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,9 @@ type storedMessage struct {
 	Action string       `json:"action"`
 	Links  []storedLink `json:"links"`
 	Path   string       `json:"path"`
+	// Hidden marks a message that applied but was not shown; reports
+	// stored before the cap showed every message, so absent means shown.
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 type storedLink struct {
@@ -31,7 +34,7 @@ type storedLink struct {
 func (db *DB) CreateReport(ctx context.Context, r *report.Report) error {
 	msgs := make([]storedMessage, 0, len(r.Messages))
 	for _, m := range r.Messages {
-		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []storedLink{}}
+		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []storedLink{}, Hidden: !m.Shown}
 		for _, l := range m.Links {
 			sm.Links = append(sm.Links, storedLink{Title: l.Title, URL: l.URL})
 		}
@@ -104,7 +107,7 @@ func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Ac
 		return nil, nil, fmt.Errorf("decode messages of report %s: %w", id, err)
 	}
 	for _, m := range msgs {
-		rm := report.Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []report.Link{}}
+		rm := report.Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []report.Link{}, Shown: !m.Hidden}
 		for _, l := range m.Links {
 			rm.Links = append(rm.Links, report.Link{Title: l.Title, URL: l.URL})
 		}

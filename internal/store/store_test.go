@@ -107,7 +107,11 @@ func sampleReport(id string) *report.Report {
 		CreatedAt:      time.Date(2026, 11, 25, 12, 0, 0, 123456789, time.UTC),
 		Messages: []report.Message{{
 			RuleID: "SE_EXPENSES_HIGH", Title: "t", Body: "b", Action: "a", Path: "p",
-			Links: []report.Link{{Title: "l", URL: "https://www.gov.uk"}},
+			Links: []report.Link{{Title: "l", URL: "https://www.gov.uk"}}, Shown: true,
+		}, {
+			// Applied, but past the report's cap: kept for rule authors.
+			RuleID: "HICBC_APPLIES", Title: "t2", Body: "b2", Action: "a2", Path: "p2",
+			Links: []report.Link{{Title: "l2", URL: "https://www.gov.uk/child-benefit-tax-charge"}}, Shown: false,
 		}},
 		RuleErrors:  []rules.RuleError{{RuleID: "X", Error: "boom"}},
 		RequestedBy: report.Party{AffinityGroup: report.Agent, ARN: "AARN1234567"},
