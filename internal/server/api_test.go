@@ -574,3 +574,57 @@ func tamper(tok string) string {
 	}
 	return string(b)
 }
+
+// TestReportShowsTheFirstFiveOfExplain is the promise to integrators and
+// rule authors alike: with the default cap, a report carries the first five
+// messages in the engine's (explain's) order, and the stored report keeps
+// the rest.
+func TestReportShowsTheFirstFiveOfExplain(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../testdata/calculations/v9_TY2026-27_def4_mtd-output_full-fixture.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := calc.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, harnessOptions{})
+	user := h.newIndividual(`{}`)
+	put := "/test-support/calculations/" + user.NINO + "/" + c.TaxYear + "/" + c.CalculationID
+	if got := h.do("PUT", put, headers("Content-Type", "application/json"), string(data)); got.status != 204 {
+		t.Fatalf("PUT calculation = %d %s, want 204", got.status, got.body)
+	}
+	c.NINO = user.NINO // the report is about the NINO asked for
+	want, err := realCatalogue(t).Evaluate(context.Background(), c, rules.English)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Messages) <= 5 {
+		t.Fatalf("the calculation gives %d messages; the test needs more than five", len(want.Messages))
+	}
+	got := h.do("POST", produce(user.NINO, c.TaxYear, c.CalculationID), api(user.AccessToken), "")
+	if got.status != 200 {
+		t.Fatalf("produce = %d %s, want 200", got.status, got.body)
+	}
+	var rep wireReport
+	got.decode(t, &rep)
+	if len(rep.Messages) != 5 {
+		t.Fatalf("report has %d messages, want 5", len(rep.Messages))
+	}
+	for i, m := range rep.Messages {
+		w := want.Messages[i]
+		if m.Title != w.Title || m.Body != w.Body || m.Action != w.Action || m.Path != w.Path {
+			t.Errorf("message %d = %q (%s), want explain's %q (%s)", i, m.Title, m.Path, w.Title, w.Path)
+		}
+	}
+	sr := h.storedReport(rep.ReportID)
+	if len(sr.Messages) != len(want.Messages) {
+		t.Fatalf("stored %d messages, want all %d", len(sr.Messages), len(want.Messages))
+	}
+	for i, m := range sr.Messages {
+		if m.RuleID != want.Messages[i].RuleID || m.Shown != (i < 5) {
+			t.Errorf("stored message %d = %s shown %v, want %s shown %v", i, m.RuleID, m.Shown, want.Messages[i].RuleID, i < 5)
+		}
+	}
+}
