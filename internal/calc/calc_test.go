@@ -109,6 +109,7 @@ func TestDecodeNormalisesEnumsAndDownstreamNames(t *testing.T) {
 			"cis":[{"contractorName":"x"}]},
 		"calculation":{
 			"businessProfitAndLoss":[{"incomeSourceType":"01"},{"incomeSourceType":"ukProperty"},{"incomeSourceType":"FOREIGN_PROPERTY"},{"incomeSourceType":"self-employment"}],
+			"taxDeductedAtSource":{"cis":250.5},
 			"taxCalculation":{"incomeTax":{"highIncomeChildBenefitCharge":12.5,
 				"payPensionsProfit":{"taxBands":[{"name":"BRT"},{"name":"higherRate"},{"name":"ART"}]}}},
 			"highIncomeChildBenefitCharge":{"highIncomeChildBenefitCharge":99}
@@ -138,6 +139,7 @@ func TestDecodeNormalisesEnumsAndDownstreamNames(t *testing.T) {
 		{"planType 02", pi["studentLoanPlan"].([]any)[0].(map[string]any)["planType"], "plan2"},
 		{"planType PLAN_4", pi["studentLoanPlan"].([]any)[1].(map[string]any)["planType"], "plan4"},
 		{"cis", in["constructionIndustryScheme"] != nil, true},
+		{"taxDeductedAtSource.cis kept", calc["taxDeductedAtSource"].(map[string]any)["cis"], 250.5},
 		{"source 01", bpl[0].(map[string]any)["incomeSourceType"], "self-employment"},
 		{"source camel", bpl[1].(map[string]any)["incomeSourceType"], "uk-property"},
 		{"source upper", bpl[2].(map[string]any)["incomeSourceType"], "foreign-property"},

@@ -12,7 +12,6 @@ var renamedKeys = map[string]string{
 	"intentToCrystallise":         "intentToSubmitFinalDeclaration",
 	"crystallised":                "finalDeclaration",
 	"crystallisationTimestamp":    "finalDeclarationTimestamp",
-	"cis":                         "constructionIndustryScheme",
 	"ascId":                       "bsasId",
 	"partnershipUTR":              "partnershipUtr",
 	"post-cessationTradeReceipts": "postCessationTradeReceipts",
@@ -23,6 +22,9 @@ var renamedKeys = map[string]string{
 var renamedInside = map[[2]string]string{
 	{"highIncomeChildBenefitCharge", "highIncomeChildBenefitCharge"}: "highIncomeBenefitCharge",
 	{"incomeTax", "highIncomeChildBenefitCharge"}:                    "highIncomeBenefitCharge",
+	// Only the inputs' list of CIS deductions is renamed: taxDeductedAtSource.cis
+	// keeps its name in the MTD schema too.
+	{"inputs", "cis"}: "constructionIndustryScheme",
 }
 
 // enumCodes maps downstream codes to MTD values, per key. Values not listed
