@@ -93,9 +93,14 @@ type Variable struct {
 }
 
 // Evidence is a value the rule reports and its templates can show as {name}.
+// It is one expression, or, for words that differ by language (a sentence
+// that depends on the year, a list of problems), one expression per
+// language.
 type Evidence struct {
 	Name   string `yaml:"name"`
 	Expr   string `yaml:"expr"`
+	EN     string `yaml:"en"`
+	CY     string `yaml:"cy"`
 	Format Format `yaml:"format"`
 }
 
@@ -168,7 +173,8 @@ type compiled struct {
 	vars      []cel.Program
 	varIndex  map[string]int // variable name → its position in vars
 	condition cel.Program
-	evidence  []cel.Program
+	evidence  []cel.Program // expr, or en for evidence given per language
+	welsh     []cel.Program // cy for evidence given per language, else nil
 	params    map[string]any
 }
 
@@ -399,7 +405,16 @@ func compileRule(env *cel.Env, r Rule) (*compiled, []error) {
 		if !e.Format.valid() {
 			bad("evidence %s: unknown format %q", e.Name, e.Format)
 		}
-		cr.evidence = append(cr.evidence, prog("evidence."+e.Name, e.Expr))
+		switch {
+		case e.Expr != "" && (e.EN != "" || e.CY != ""):
+			bad("evidence %s: give expr, or en and cy, not both", e.Name)
+		case e.Expr == "" && (e.EN != "" || e.CY != ""):
+			cr.evidence = append(cr.evidence, prog("evidence."+e.Name+".en", e.EN))
+			cr.welsh = append(cr.welsh, prog("evidence."+e.Name+".cy", e.CY))
+		default:
+			cr.evidence = append(cr.evidence, prog("evidence."+e.Name, e.Expr))
+			cr.welsh = append(cr.welsh, nil)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -112,7 +112,7 @@ func (r *compiled) expressions() []string {
 		exprs = append(exprs, v.Expr)
 	}
 	for _, e := range r.Evidence {
-		exprs = append(exprs, e.Expr)
+		exprs = append(exprs, e.Expr, e.EN, e.CY)
 	}
 	return exprs
 }

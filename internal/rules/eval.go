@@ -22,6 +22,7 @@ type finding struct {
 	rule     *compiled
 	item     int
 	evidence map[string]any // name → Go value (float64, int64, string, bool, []string)
+	welsh    map[string]any // the Welsh value of evidence given per language
 }
 
 // Evaluate runs every rule that applies to the calculation's tax year and
@@ -233,18 +234,31 @@ func (r *compiled) runItem(ctx context.Context, parent interpreter.Activation, i
 	f := finding{rule: r, item: index, evidence: make(map[string]any, len(r.evidence))}
 	for i, p := range r.evidence {
 		name := r.Evidence[i].Name
-		v, err := eval(ctx, p, act)
-		if err != nil {
-			// The condition held, so evidence it depends on must be there.
-			return finding{}, false, fmt.Errorf("evidence.%s: %w", name, err)
-		}
-		gv, err := native(v)
+		v, err := evidenceValue(ctx, p, act)
 		if err != nil {
 			return finding{}, false, fmt.Errorf("evidence.%s: %w", name, err)
 		}
-		f.evidence[name] = gv
+		f.evidence[name] = v
+		if r.welsh[i] == nil {
+			continue
+		}
+		if f.welsh == nil {
+			f.welsh = map[string]any{}
+		}
+		if f.welsh[name], err = evidenceValue(ctx, r.welsh[i], act); err != nil {
+			return finding{}, false, fmt.Errorf("evidence.%s.cy: %w", name, err)
+		}
 	}
 	return f, true, nil
+}
+
+func evidenceValue(ctx context.Context, p cel.Program, act interpreter.Activation) (any, error) {
+	v, err := eval(ctx, p, act)
+	if err != nil {
+		// The condition held, so evidence it depends on must be there.
+		return nil, err
+	}
+	return native(v)
 }
 
 func eval(ctx context.Context, p cel.Program, act interpreter.Activation) (ref.Val, error) {

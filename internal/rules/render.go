@@ -46,6 +46,9 @@ func (c *Catalogue) render(f finding, doc *calc.Calculation, lang Lang) (Message
 	reported := make(map[string]any, len(f.evidence))
 	for _, e := range r.Evidence {
 		v := f.evidence[e.Name]
+		if cy, ok := f.welsh[e.Name]; ok && lang == Welsh {
+			v = cy
+		}
 		s, rep, err := c.format(e.Format, v, lang)
 		if err != nil {
 			return Message{}, fmt.Errorf("evidence.%s: %w", e.Name, err)

@@ -187,3 +187,51 @@ func TestExclusiveRuleSpeaksAlone(t *testing.T) {
 		t.Errorf("consistent calculation gave %q, want OTHER", got)
 	}
 }
+
+// Evidence may be given per language, for words that depend on the
+// calculation: each language's text shows its own, and cases check English.
+func TestEvidencePerLanguage(t *testing.T) {
+	t.Parallel()
+	r := strings.Replace(rule("BILINGUAL", "calculation.a > 1000", "calculation.a"),
+		"  - {name: amount, expr: 'calculation.a', format: money}",
+		"  - {name: amount, expr: 'calculation.a', format: money}\n"+
+			"  - {name: when, en: 'calculation.a > 1500 ? \"this year\" : \"last year\"', cy: 'calculation.a > 1500 ? \"eleni\" : \"y llynedd\"'}", 1)
+	r = strings.Replace(r, "Body {amount}", "Body {amount} {when}", 1)
+	r = strings.Replace(r, "Corff {amount}", "Corff {amount} {when}", 1)
+	r = strings.Replace(r, "{name: fires, fires: 1,", "{name: fires, fires: 1, evidence: {when: this year},", 1)
+	c, err := Load(testCatalogue(map[string]string{"r.yaml": r}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := c.Check(); len(ps) != 0 {
+		t.Fatalf("Check() = %v", ps)
+	}
+	for _, cr := range c.RunCases(context.Background()) {
+		if cr.Err != nil {
+			t.Errorf("case %s: %v", cr.Case, cr.Err)
+		}
+	}
+	d, err := calc.Decode([]byte(`{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":2000}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, cy, err := c.EvaluateBoth(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if en.Messages[0].Body != "Body £2,000 this year" || cy.Messages[0].Body != "Corff £2,000 eleni" {
+		t.Errorf("bodies = %q, %q; want each language's own words", en.Messages[0].Body, cy.Messages[0].Body)
+	}
+	if cy.Messages[0].Evidence["when"] != "eleni" {
+		t.Errorf("Welsh evidence = %v, want the Welsh value", cy.Messages[0].Evidence)
+	}
+
+	both := strings.Replace(r, "- {name: when, en:", "- {name: when, expr: '\"x\"', en:", 1)
+	if _, err := Load(testCatalogue(map[string]string{"r.yaml": both})); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("Load(expr and en) = %v, want a refusal", err)
+	}
+	noWelsh := strings.Replace(r, ", cy: 'calculation.a > 1500 ? \"eleni\" : \"y llynedd\"'", "", 1)
+	if _, err := Load(testCatalogue(map[string]string{"r.yaml": noWelsh})); err == nil || !strings.Contains(err.Error(), "when.cy") {
+		t.Errorf("Load(en without cy) = %v, want a refusal naming evidence.when.cy", err)
+	}
+}
