@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -69,6 +70,30 @@ func (assistLib) CompileOptions() []cel.EnvOption {
 		cel.Function("num",
 			cel.Overload("num_dyn", []*cel.Type{cel.DynType}, cel.DoubleType,
 				cel.UnaryBinding(toDouble))),
+		// money(x) writes an amount as the text does (£1,234.56), for
+		// evidence built of sentences.
+		cel.Function("money",
+			cel.Overload("money_dyn", []*cel.Type{cel.DynType}, cel.StringType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					d := toDouble(v)
+					if types.IsError(d) {
+						return d
+					}
+					return types.String(FormatMoneyGOVUK(float64(d.(types.Double))))
+				}))),
+		// date(iso, lang) writes "2026-04-05" as "5 April 2026" ("en") or
+		// "5 Ebrill 2026" ("cy"), for evidence built of sentences.
+		cel.Function("date",
+			cel.Overload("date_string_string", []*cel.Type{cel.StringType, cel.StringType}, cel.StringType,
+				cel.BinaryBinding(func(iso, lang ref.Val) ref.Val {
+					s, _ := iso.(types.String)
+					l, ok := ParseLang(fmt.Sprint(lang.Value()))
+					d, err := time.Parse(isoDate, string(s))
+					if err != nil || !ok {
+						return types.NewErr("date(%v, %v): want a YYYY-MM-DD date and en or cy", iso.Value(), lang.Value())
+					}
+					return types.String(formatDate(d, l))
+				}))),
 	}
 }
 

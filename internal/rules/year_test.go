@@ -235,3 +235,38 @@ func TestEvidencePerLanguage(t *testing.T) {
 		t.Errorf("Load(en without cy) = %v, want a refusal naming evidence.when.cy", err)
 	}
 }
+
+// money() and date() let evidence built of sentences write amounts and dates
+// the way the text does, in each language.
+func TestMoneyAndDateFunctions(t *testing.T) {
+	t.Parallel()
+	r := strings.Replace(rule("SENTENCE", "calculation.a > 1000", "calculation.a"),
+		"  - {name: amount, expr: 'calculation.a', format: money}",
+		"  - {name: amount, expr: 'calculation.a', format: money}\n"+
+			"  - {name: said, en: '\"paid \" + money(calculation.a) + \" on \" + date(\"2026-04-05\", \"en\")', cy: '\"talwyd \" + money(calculation.a) + \" ar \" + date(\"2026-04-05\", \"cy\")'}", 1)
+	r = strings.Replace(r, "Body {amount}", "Body {said}", 1)
+	r = strings.Replace(r, "Corff {amount}", "Corff {said}", 1)
+	c, err := Load(testCatalogue(map[string]string{"r.yaml": r}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := calc.Decode([]byte(`{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":1234.5}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, cy, err := c.EvaluateBoth(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(en.Errors) != 0 || en.Messages[0].Body != "Body paid £1,234.50 on 5 April 2026" || cy.Messages[0].Body != "Corff talwyd £1,234.50 ar 5 Ebrill 2026" {
+		t.Errorf("bodies = %q, %q (errors %v)", en.Messages[0].Body, cy.Messages[0].Body, en.Errors)
+	}
+	bad := strings.Replace(r, `date("2026-04-05", "en")`, `date("5 April", "en")`, 1)
+	c, err = Load(testCatalogue(map[string]string{"r.yaml": bad}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":1234.5}}`); len(res.Errors) != 1 {
+		t.Errorf("date(not a date) errors = %v, want the rule's error", res.Errors)
+	}
+}
