@@ -126,6 +126,8 @@ type Case struct {
 	// Evidence, when given, is what the first message's evidence must
 	// show, as its templates would print it.
 	Evidence map[string]string `yaml:"evidence"`
+	// EvidenceCy is the same for Welsh, for evidence given per language.
+	EvidenceCy map[string]string `yaml:"evidenceCy"`
 	// Calculation is the document, written in YAML or JSON. Its metadata
 	// may be partial or left out: the case's taxYear (default 2025-26) and
 	// a fixed calculation id fill in what it lacks.

@@ -283,27 +283,46 @@ func (c *Catalogue) runCase(ctx context.Context, r *compiled, cs Case) error {
 			}
 		}
 	}
-	if len(cs.Evidence) > 0 {
-		if len(findings) == 0 {
-			return fmt.Errorf("evidence given but the case does not fire")
+	for _, pins := range []struct {
+		lang Lang
+		want map[string]string
+	}{{English, cs.Evidence}, {Welsh, cs.EvidenceCy}} {
+		if err := c.checkEvidence(r, findings, pins.lang, pins.want); err != nil {
+			return err
 		}
-		for name, want := range cs.Evidence {
-			var e *Evidence
-			for i := range r.Evidence {
-				if r.Evidence[i].Name == name {
-					e = &r.Evidence[i]
-				}
+	}
+	return nil
+}
+
+// checkEvidence compares the first finding's evidence, as lang's text would
+// print it, with what a case pins.
+func (c *Catalogue) checkEvidence(r *compiled, findings []finding, lang Lang, want map[string]string) error {
+	if len(want) == 0 {
+		return nil
+	}
+	if len(findings) == 0 {
+		return fmt.Errorf("evidence given but the case does not fire")
+	}
+	for name, w := range want {
+		var e *Evidence
+		for i := range r.Evidence {
+			if r.Evidence[i].Name == name {
+				e = &r.Evidence[i]
 			}
-			if e == nil {
-				return fmt.Errorf("evidence %s is not one the rule reports", name)
-			}
-			got, _, err := c.format(e.Format, findings[0].evidence[name], English)
-			if err != nil {
-				return fmt.Errorf("evidence %s: %w", name, err)
-			}
-			if got != want {
-				return fmt.Errorf("evidence %s = %q, want %q", name, got, want)
-			}
+		}
+		if e == nil {
+			return fmt.Errorf("evidence %s is not one the rule reports", name)
+		}
+		v := findings[0].evidence[name]
+		if cy, ok := findings[0].welsh[name]; ok && lang == Welsh {
+			v = cy
+		}
+		got, _, err := c.format(e.Format, v, lang)
+		if err != nil {
+			return fmt.Errorf("evidence %s: %w", name, err)
+		}
+		if got != w {
+			return fmt.Errorf("%s evidence %s = %q, want %q", lang, name, got, w)
 		}
 	}
 	return nil

@@ -246,17 +246,33 @@ func formatDate(d time.Time, lang Lang) string {
 }
 
 func joinList(items []string, lang Lang) string {
-	and := " and "
-	if lang == Welsh {
-		and = " a "
-	}
 	switch len(items) {
 	case 0:
 		return ""
 	case 1:
 		return items[0]
 	}
-	return strings.Join(items[:len(items)-1], ", ") + and + items[len(items)-1]
+	last := items[len(items)-1]
+	and := " and "
+	if lang == Welsh {
+		and = " " + welshAnd(last) + " "
+	}
+	return strings.Join(items[:len(items)-1], ", ") + and + last
+}
+
+// welshAnd is "a", or "ac" before a vowel and before the words that take it
+// (forms of bod such as mae and roedd, and mewn, gyda, fel, mor, mai).
+func welshAnd(next string) string {
+	word := strings.ToLower(strings.SplitN(next, " ", 2)[0])
+	word = strings.SplitN(word, "'", 2)[0]
+	if r := []rune(word); len(r) > 0 && strings.ContainsRune("aeiouwyâêîôûŵŷáéíóú", r[0]) {
+		return "ac"
+	}
+	switch word {
+	case "mae", "maen", "roedd", "roeddent", "mewn", "gyda", "fel", "felly", "mor", "mai", "meddai", "na", "nad":
+		return "ac"
+	}
+	return "a"
 }
 
 // sourceLabels name a business that has no name of its own.

@@ -198,7 +198,7 @@ func TestEvidencePerLanguage(t *testing.T) {
 			"  - {name: when, en: 'calculation.a > 1500 ? \"this year\" : \"last year\"', cy: 'calculation.a > 1500 ? \"eleni\" : \"y llynedd\"'}", 1)
 	r = strings.Replace(r, "Body {amount}", "Body {amount} {when}", 1)
 	r = strings.Replace(r, "Corff {amount}", "Corff {amount} {when}", 1)
-	r = strings.Replace(r, "{name: fires, fires: 1,", "{name: fires, fires: 1, evidence: {when: this year},", 1)
+	r = strings.Replace(r, "{name: fires, fires: 1,", "{name: fires, fires: 1, evidence: {when: this year}, evidenceCy: {when: eleni},", 1)
 	c, err := Load(testCatalogue(map[string]string{"r.yaml": r}))
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +229,20 @@ func TestEvidencePerLanguage(t *testing.T) {
 	both := strings.Replace(r, "- {name: when, en:", "- {name: when, expr: '\"x\"', en:", 1)
 	if _, err := Load(testCatalogue(map[string]string{"r.yaml": both})); err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Errorf("Load(expr and en) = %v, want a refusal", err)
+	}
+	wrongWelsh := strings.Replace(r, "evidenceCy: {when: eleni}", "evidenceCy: {when: y llynedd}", 1)
+	c, err = Load(testCatalogue(map[string]string{"r.yaml": wrongWelsh}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, cr := range c.RunCases(context.Background()) {
+		if cr.Err != nil {
+			failed = append(failed, cr.Case+": "+cr.Err.Error())
+		}
+	}
+	if len(failed) != 1 || !strings.Contains(failed[0], `cy evidence when = "eleni", want "y llynedd"`) {
+		t.Errorf("a wrong Welsh pin gave %q, want the fires case to fail on it", failed)
 	}
 	noWelsh := strings.Replace(r, ", cy: 'calculation.a > 1500 ? \"eleni\" : \"y llynedd\"'", "", 1)
 	if _, err := Load(testCatalogue(map[string]string{"r.yaml": noWelsh})); err == nil || !strings.Contains(err.Error(), "when.cy") {
