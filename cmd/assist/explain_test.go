@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/open-assist/assist/internal/rules"
+	rulefiles "github.com/open-assist/assist/rules"
 )
 
 func runArgs(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -255,5 +256,50 @@ func TestServeRefusesAFailingCatalogue(t *testing.T) {
 	}
 	if _, statErr := os.Stat(dbPath); !errors.Is(statErr, os.ErrNotExist) {
 		t.Errorf("the database was created (%v): a refused start must change nothing", statErr)
+	}
+}
+
+// A calculation whose figures cannot all be true gets CALC_INCONSISTENT
+// alone, in both languages: the advice the other rules would build on it is
+// held back (the same calculation without that rule gets plenty).
+func TestExplainInconsistentCalculation(t *testing.T) {
+	t.Parallel()
+	const file = "../../testdata/calculations/inconsistent_TY2025-26.json"
+	for _, lang := range []string{"en", "cy"} {
+		code, out, errOut := runArgs(t, "", "explain", "--lang", lang, file)
+		if code != exitOK {
+			t.Fatalf("explain --lang %s = %d, %s", lang, code, errOut)
+		}
+		var res struct {
+			Messages []struct {
+				RuleID, Severity, Body string
+			} `json:"messages"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Messages) != 1 || res.Messages[0].RuleID != "CALC_INCONSISTENT" || res.Messages[0].Severity != "block" {
+			t.Fatalf("explain --lang %s gave %+v, want CALC_INCONSISTENT alone", lang, res.Messages)
+		}
+		want := map[string]string{"en": "but it cannot be less than zero", "cy": "ond ni all fod yn llai na sero"}[lang]
+		if !strings.Contains(res.Messages[0].Body, want) {
+			t.Errorf("explain --lang %s body %q does not say what is wrong (%q)", lang, res.Messages[0].Body, want)
+		}
+	}
+
+	// The same calculation on the catalogue without CALC_INCONSISTENT.
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, rulefiles.FS); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "calc_inconsistent.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runArgs(t, "", "explain", "--rules", dir, file)
+	if code != exitOK {
+		t.Fatalf("explain --rules (without CALC_INCONSISTENT) = %d, %s", code, errOut)
+	}
+	if n := strings.Count(out, `"ruleId"`); n < 2 {
+		t.Errorf("without CALC_INCONSISTENT the calculation gives %d messages, want the advice it was holding back", n)
 	}
 }

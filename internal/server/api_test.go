@@ -581,7 +581,7 @@ func tamper(tok string) string {
 // the rest.
 func TestReportShowsTheFirstFiveOfExplain(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("../../testdata/calculations/v9_TY2026-27_def4_mtd-output_full-fixture.json")
+	data, err := os.ReadFile("../../testdata/calculations/many-messages_TY2025-26_final.json")
 	if err != nil {
 		t.Fatal(err)
 	}
