@@ -113,16 +113,24 @@ func TestRulesCheckAndTest(t *testing.T) {
 	}
 }
 
-func TestRulesCommandsFailOnABrokenCatalogue(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	write := func(name, body string) {
+// writeCatalogue makes a catalogue folder of one rule file; write adds or
+// replaces files in it.
+func writeCatalogue(t *testing.T, rule string) (dir string, write func(name, body string)) {
+	t.Helper()
+	dir = t.TempDir()
+	write = func(name, body string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	write("catalogue.yaml", "name: t\nversion: 0.1.0\n")
-	write("r.yaml", `
+	write("r.yaml", rule)
+	return dir, write
+}
+
+func TestRulesCommandsFailOnABrokenCatalogue(t *testing.T) {
+	t.Parallel()
+	dir, write := writeCatalogue(t, `
 id: NO_WELSH
 severity: info
 priority: 50
@@ -206,14 +214,7 @@ func mustCatalogue(t *testing.T) *rules.Catalogue {
 // its own case.
 func brokenCatalogue(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("catalogue.yaml", "name: t\nversion: 0.1.0\n")
-	write("r.yaml", `
+	dir, _ := writeCatalogue(t, `
 id: TYPO
 severity: info
 priority: 50

@@ -116,18 +116,7 @@ func TestRulesReadTheYear(t *testing.T) {
 	t.Parallel()
 	r := strings.Replace(rule("FULL_YEAR", "year.complete && calculation.a > 1000", "calculation.a"),
 		"{calculation: {a: 2000}}", "{metadata: {calculationType: intent-to-finalise}, calculation: {a: 2000}}", 1)
-	c, err := Load(testCatalogue(map[string]string{"r.yaml": r}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ps := c.Check(); len(ps) != 0 {
-		t.Fatalf("Check() = %v", ps)
-	}
-	for _, cr := range c.RunCases(context.Background()) {
-		if cr.Err != nil {
-			t.Errorf("case %s: %v", cr.Case, cr.Err)
-		}
-	}
+	c := loadClean(t, r)
 	inYear := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678","calculationType":"in-year","periodTo":"2025-07-05"},"calculation":{"a":2000}}`)
 	final := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678","calculationType":"intent-to-finalise"},"calculation":{"a":2000}}`)
 	if len(inYear.Messages) != 0 || len(final.Messages) != 1 || len(inYear.Errors)+len(final.Errors) != 0 {
@@ -192,38 +181,15 @@ func TestExclusiveRuleSpeaksAlone(t *testing.T) {
 // calculation: each language's text shows its own, and cases check English.
 func TestEvidencePerLanguage(t *testing.T) {
 	t.Parallel()
-	r := strings.Replace(rule("BILINGUAL", "calculation.a > 1000", "calculation.a"),
-		"  - {name: amount, expr: 'calculation.a', format: money}",
-		"  - {name: amount, expr: 'calculation.a', format: money}\n"+
-			"  - {name: when, en: 'calculation.a > 1500 ? \"this year\" : \"last year\"', cy: 'calculation.a > 1500 ? \"eleni\" : \"y llynedd\"'}", 1)
-	r = strings.Replace(r, "Body {amount}", "Body {amount} {when}", 1)
-	r = strings.Replace(r, "Corff {amount}", "Corff {amount} {when}", 1)
+	r := withEvidence("BILINGUAL", "  - {name: when, en: 'calculation.a > 1500 ? \"this year\" : \"last year\"', cy: 'calculation.a > 1500 ? \"eleni\" : \"y llynedd\"'}", "when")
 	r = strings.Replace(r, "{name: fires, fires: 1,", "{name: fires, fires: 1, evidence: {when: this year}, evidenceCy: {when: eleni},", 1)
-	c, err := Load(testCatalogue(map[string]string{"r.yaml": r}))
-	if err != nil {
-		t.Fatal(err)
+	c := loadClean(t, r)
+	en, cy := bodies(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":2000}}`)
+	if en.Body != "Body this year" || cy.Body != "Corff eleni" {
+		t.Errorf("bodies = %q, %q; want each language's own words", en.Body, cy.Body)
 	}
-	if ps := c.Check(); len(ps) != 0 {
-		t.Fatalf("Check() = %v", ps)
-	}
-	for _, cr := range c.RunCases(context.Background()) {
-		if cr.Err != nil {
-			t.Errorf("case %s: %v", cr.Case, cr.Err)
-		}
-	}
-	d, err := calc.Decode([]byte(`{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":2000}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, cy, err := c.EvaluateBoth(context.Background(), d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if en.Messages[0].Body != "Body £2,000 this year" || cy.Messages[0].Body != "Corff £2,000 eleni" {
-		t.Errorf("bodies = %q, %q; want each language's own words", en.Messages[0].Body, cy.Messages[0].Body)
-	}
-	if cy.Messages[0].Evidence["when"] != "eleni" {
-		t.Errorf("Welsh evidence = %v, want the Welsh value", cy.Messages[0].Evidence)
+	if cy.Evidence["when"] != "eleni" {
+		t.Errorf("Welsh evidence = %v, want the Welsh value", cy.Evidence)
 	}
 
 	both := strings.Replace(r, "- {name: when, en:", "- {name: when, expr: '\"x\"', en:", 1)
@@ -231,7 +197,7 @@ func TestEvidencePerLanguage(t *testing.T) {
 		t.Errorf("Load(expr and en) = %v, want a refusal", err)
 	}
 	wrongWelsh := strings.Replace(r, "evidenceCy: {when: eleni}", "evidenceCy: {when: y llynedd}", 1)
-	c, err = Load(testCatalogue(map[string]string{"r.yaml": wrongWelsh}))
+	c, err := Load(testCatalogue(map[string]string{"r.yaml": wrongWelsh}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,26 +220,14 @@ func TestEvidencePerLanguage(t *testing.T) {
 // the way the text does, in each language.
 func TestMoneyAndDateFunctions(t *testing.T) {
 	t.Parallel()
-	r := strings.Replace(rule("SENTENCE", "calculation.a > 1000", "calculation.a"),
-		"  - {name: amount, expr: 'calculation.a', format: money}",
-		"  - {name: amount, expr: 'calculation.a', format: money}\n"+
-			"  - {name: said, en: '\"paid \" + money(calculation.a) + \" on \" + date(\"2026-04-05\", \"en\")', cy: '\"talwyd \" + money(calculation.a) + \" ar \" + date(\"2026-04-05\", \"cy\")'}", 1)
-	r = strings.Replace(r, "Body {amount}", "Body {said}", 1)
-	r = strings.Replace(r, "Corff {amount}", "Corff {said}", 1)
+	r := withEvidence("SENTENCE", "  - {name: said, en: '\"paid \" + money(calculation.a) + \" on \" + date(\"2026-04-05\", \"en\")', cy: '\"talwyd \" + money(calculation.a) + \" ar \" + date(\"2026-04-05\", \"cy\")'}", "said")
 	c, err := Load(testCatalogue(map[string]string{"r.yaml": r}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := calc.Decode([]byte(`{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":1234.5}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, cy, err := c.EvaluateBoth(context.Background(), d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(en.Errors) != 0 || en.Messages[0].Body != "Body paid £1,234.50 on 5 April 2026" || cy.Messages[0].Body != "Corff talwyd £1,234.50 ar 5 Ebrill 2026" {
-		t.Errorf("bodies = %q, %q (errors %v)", en.Messages[0].Body, cy.Messages[0].Body, en.Errors)
+	en, cy := bodies(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":1234.5}}`)
+	if en.Body != "Body paid £1,234.50 on 5 April 2026" || cy.Body != "Corff talwyd £1,234.50 ar 5 Ebrill 2026" {
+		t.Errorf("bodies = %q, %q", en.Body, cy.Body)
 	}
 	bad := strings.Replace(r, `date("2026-04-05", "en")`, `date("5 April", "en")`, 1)
 	c, err = Load(testCatalogue(map[string]string{"r.yaml": bad}))
@@ -283,4 +237,51 @@ func TestMoneyAndDateFunctions(t *testing.T) {
 	if res := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":1234.5}}`); len(res.Errors) != 1 {
 		t.Errorf("date(not a date) errors = %v, want the rule's error", res.Errors)
 	}
+}
+
+// withEvidence is the test rule with one more evidence line, shown in place
+// of {amount} in both languages' bodies.
+func withEvidence(id, evidence, name string) string {
+	r := strings.Replace(rule(id, "calculation.a > 1000", "calculation.a"),
+		"  - {name: amount, expr: 'calculation.a', format: money}",
+		"  - {name: amount, expr: 'calculation.a', format: money}\n"+evidence, 1)
+	r = strings.Replace(r, "Body {amount}", "Body {"+name+"}", 1)
+	return strings.Replace(r, "Corff {amount}", "Corff {"+name+"}", 1)
+}
+
+// bodies evaluates a calculation and returns the first message's body in
+// English and in Welsh.
+func bodies(t *testing.T, c *Catalogue, doc string) (en, cy *Message) {
+	t.Helper()
+	d, err := calc.Decode([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, w, err := c.EvaluateBoth(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Messages) == 0 || len(e.Errors) != 0 {
+		t.Fatalf("EvaluateBoth() = %v, errors %v; want a message", ruleIDs(e.Messages), e.Errors)
+	}
+	return &e.Messages[0], &w.Messages[0]
+}
+
+// loadClean loads a catalogue of one rule that must pass Check and its own
+// cases.
+func loadClean(t *testing.T, rule string) *Catalogue {
+	t.Helper()
+	c, err := Load(testCatalogue(map[string]string{"r.yaml": rule}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := c.Check(); len(ps) != 0 {
+		t.Fatalf("Check() = %v", ps)
+	}
+	for _, cr := range c.RunCases(context.Background()) {
+		if cr.Err != nil {
+			t.Errorf("case %s: %v", cr.Case, cr.Err)
+		}
+	}
+	return c
 }
