@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/open-assist/assist/internal/config"
@@ -17,9 +18,31 @@ import (
 	"github.com/open-assist/assist/internal/store"
 )
 
-// newLogger is the JSON logger serve and worker write to standard error.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(server.NewLogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+// newLogger is the logger serve and worker write to standard error: text
+// for a person at a terminal, JSON for a log collector, unless format says.
+func newLogger(w io.Writer, level slog.Level, format config.LogFormat) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == config.LogAuto {
+		format = config.LogJSON
+		if isTerminal(w) {
+			format = config.LogText
+		}
+	}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if format == config.LogText {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(server.NewLogHandler(h))
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // openBackend opens the store and its outbox, migrating both (one replica at
@@ -27,7 +50,17 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 // acknowledgement in the same transaction. workers overrides cfg.Workers
 // when not negative.
 func openBackend(ctx context.Context, cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
-	db, err := store.Open(ctx, cfg.DB)
+	return openBackendWith(ctx, store.Open, cfg, workers, log)
+}
+
+// openExistingBackend is openBackend for the commands that must not create
+// a database (worker, outbox): a mistyped --db is an error, not a new file.
+func openExistingBackend(ctx context.Context, cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
+	return openBackendWith(ctx, store.OpenExisting, cfg, workers, log)
+}
+
+func openBackendWith(ctx context.Context, open func(context.Context, string) (*store.DB, error), cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
+	db, err := open(ctx, cfg.DB)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
