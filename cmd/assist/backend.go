@@ -6,11 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/logging"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/record"
@@ -18,31 +18,9 @@ import (
 	"github.com/open-assist/assist/internal/store"
 )
 
-// newLogger is the logger serve and worker write to standard error: text
-// for a person at a terminal, JSON for a log collector, unless format says.
+// newLogger is the logger serve and worker write to standard error.
 func newLogger(w io.Writer, level slog.Level, format config.LogFormat) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == config.LogAuto {
-		format = config.LogJSON
-		if isTerminal(w) {
-			format = config.LogText
-		}
-	}
-	var h slog.Handler = slog.NewJSONHandler(w, opts)
-	if format == config.LogText {
-		h = slog.NewTextHandler(w, opts)
-	}
-	return slog.New(server.NewLogHandler(h))
-}
-
-// isTerminal reports whether w is a character device such as a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return slog.New(server.NewLogHandler(logging.NewHandler(w, level, string(format))))
 }
 
 // openBackend opens the store and its outbox, migrating both (one replica at
