@@ -134,8 +134,10 @@ func open(ctx context.Context, dsn string, mustExist bool) (*DB, error) {
 		return nil, err
 	}
 	if mustExist && d.name == "sqlite" {
-		if _, err := os.Stat(d.path); err != nil {
-			return nil, fmt.Errorf("%w: %s (assist serve creates it): %w", ErrNoDatabase, d.path, err)
+		if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s (assist serve creates it)", ErrNoDatabase, d.path)
+		} else if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		// Even if the file vanished since, SQLite must not create it.
 		d.dataSource += "&mode=rw"
