@@ -77,6 +77,27 @@ type Config struct {
 	DeliveryBackoff, DeliveryBackoffCap  time.Duration
 	DeliveryTimeout, DeliveryRescueAfter time.Duration
 	DeliveryPollInterval                 time.Duration
+
+	// Limits (limits.go).
+	//
+	// DBMaxConns bounds this process's database connections (store and
+	// outbox share them).
+	DBMaxConns int
+	// RateLimit is how many API requests a second one token subject may
+	// make, with bursts of RateBurst; 0 is no limit.
+	RateLimit float64
+	RateBurst int
+	// MaxInFlight is how many API requests are served at once.
+	MaxInFlight int
+	// MaxCalculationBytes bounds a calculation, fetched or stored.
+	MaxCalculationBytes int
+	// DeliveryRetention is how long delivered records are kept.
+	DeliveryRetention time.Duration
+	// AdminAddr is where /metrics is served; "" for nowhere.
+	AdminAddr string
+	// NRSDisabled is set by --nrs-url off: production without records, on
+	// purpose.
+	NRSDisabled bool
 }
 
 // MaxMessagesLimit bounds --max-messages: a report is read by a person
@@ -113,6 +134,14 @@ var Env = map[string]string{
 	"delivery-timeout":       "ASSIST_DELIVERY_TIMEOUT",
 	"delivery-rescue-after":  "ASSIST_DELIVERY_RESCUE_AFTER",
 	"delivery-poll-interval": "ASSIST_DELIVERY_POLL_INTERVAL",
+
+	"db-max-conns":          "ASSIST_DB_MAX_CONNS",
+	"rate-limit":            "ASSIST_RATE_LIMIT",
+	"rate-burst":            "ASSIST_RATE_BURST",
+	"max-in-flight":         "ASSIST_MAX_IN_FLIGHT",
+	"max-calculation-bytes": "ASSIST_MAX_CALCULATION_BYTES",
+	"delivery-retention":    "ASSIST_DELIVERY_RETENTION",
+	"admin-addr":            "ASSIST_ADMIN_ADDR",
 }
 
 // Load parses args (after "serve") with defaults from getenv, and validates
@@ -147,7 +176,7 @@ func Load(args []string, getenv func(string) string, output io.Writer) (*Config,
 	fs.StringVar(&c.APIStatus, "api-status", def("api-status", "BETA"), "status of version 1.0 in the API definition (ASSIST_API_STATUS)")
 	fs.StringVar(&level, "log-level", def("log-level", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
 	fs.StringVar(&shutdown, "shutdown-timeout", def("shutdown-timeout", "30s"), "time given to requests in flight on SIGTERM (ASSIST_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&c.NRSURL, "nrs-url", def("nrs-url", ""), "URL non-repudiation submissions are posted to; empty: off (ASSIST_NRS_URL)")
+	fs.StringVar(&c.NRSURL, "nrs-url", def("nrs-url", ""), "URL non-repudiation submissions are posted to; off: none (required in production) (ASSIST_NRS_URL)")
 	fs.StringVar(&c.NRSAPIKey, "nrs-api-key", def("nrs-api-key", ""), "X-API-Key for the NRS (ASSIST_NRS_API_KEY)")
 	fs.StringVar(&c.EventsURL, "events-url", def("events-url", ""), "URL interaction events are posted to; empty: off (ASSIST_EVENTS_URL)")
 	var workers, maxAttempts, maxAge, backoff, backoffCap, jobTimeout, rescue, poll string
@@ -159,10 +188,11 @@ func Load(args []string, getenv func(string) string, output io.Writer) (*Config,
 	fs.StringVar(&jobTimeout, "delivery-timeout", def("delivery-timeout", "1m"), "time allowed for one attempt (ASSIST_DELIVERY_TIMEOUT)")
 	fs.StringVar(&rescue, "delivery-rescue-after", def("delivery-rescue-after", "5m"), "a record whose worker died is retried after this (ASSIST_DELIVERY_RESCUE_AFTER)")
 	fs.StringVar(&poll, "delivery-poll-interval", def("delivery-poll-interval", "1s"), "how often idle workers look for due records (ASSIST_DELIVERY_POLL_INTERVAL)")
+	limits := c.addLimitFlags(fs, def)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	var errs []error
+	errs := limits.parse(&c)
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
@@ -262,6 +292,7 @@ func (c *Config) Validate() error {
 	if c.TokenIssuer == "" || c.TokenAudience == "" {
 		errs = append(errs, errors.New("--token-issuer and --token-audience must not be empty"))
 	}
+	errs = append(errs, c.validateLimits()...)
 	if !hmrc.ValidStatus(c.APIStatus) {
 		errs = append(errs, fmt.Errorf("--api-status: %q is not ALPHA, BETA, STABLE, DEPRECATED or RETIRED", c.APIStatus))
 	}

@@ -197,8 +197,9 @@ func (r response) decode(tb testing.TB, v any) {
 var correlationIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // do sends a request and checks what every response must have: a fresh
-// X-CorrelationId, a JSON content type on JSON bodies, and agreement with
-// the OpenAPI document.
+// X-CorrelationId, Cache-Control: no-store and X-Content-Type-Options:
+// nosniff, a JSON content type on JSON bodies, and agreement with the
+// OpenAPI document.
 func (h *harness) do(method, path string, header http.Header, body string) response {
 	h.t.Helper()
 	var rd io.Reader
@@ -229,6 +230,9 @@ func (h *harness) do(method, path string, header http.Header, body string) respo
 		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 			h.t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
 		}
+	}
+	if cc, nosniff := resp.Header.Get("Cache-Control"), resp.Header.Get("X-Content-Type-Options"); cc != "no-store" || nosniff != "nosniff" {
+		h.t.Errorf("%s %s: %d with Cache-Control %q, X-Content-Type-Options %q; want no-store and nosniff on every response", method, path, resp.StatusCode, cc, nosniff)
 	}
 	if resp.StatusCode == http.StatusNoContent && len(data) > 0 {
 		h.t.Errorf("%s %s: 204 with a body %q", method, path, data)

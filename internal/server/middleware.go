@@ -48,8 +48,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// base gives every response a fresh X-CorrelationId, turns a panic into a
-// 500 (never a stack trace to the client), and logs one line per request.
+// base gives every response a fresh X-CorrelationId and the headers that
+// keep it out of caches and content sniffing (204s too), turns a panic into
+// a 500 (never a stack trace to the client), and logs one line per request.
 // It logs the route pattern, not the path, so no NINO reaches the logs, and
 // never a header.
 func (s *Server) base(next http.Handler) http.Handler {
@@ -57,6 +58,8 @@ func (s *Server) base(next http.Handler) http.Handler {
 		start := time.Now()
 		id := uuid.NewString()
 		w.Header().Set(hmrc.HeaderCorrelationID, id)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		defer func() {
