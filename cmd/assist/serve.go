@@ -81,14 +81,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 	var source report.CalculationSource = db
 	if cfg.Mode == config.Production {
-		if source, err = upstream.New(cfg.UpstreamURL, cfg.UpstreamTimeout, cfg.UpstreamRetries, log); err != nil {
+		up, err := upstream.New(cfg.UpstreamURL, cfg.UpstreamTimeout, cfg.UpstreamRetries, log)
+		if err != nil {
 			return err
 		}
+		up.MaxBytes = cfg.MaxCalculationBytes
+		source = up
 	}
 	svc, err := report.NewService(db, catalogueAnalyzer{cat}, source, log, cfg.MaxMessages)
 	if err != nil {
 		return err
 	}
+	svc.MaxCalculationBytes = cfg.MaxCalculationBytes
 	opts := server.Options{
 		Sandbox:          cfg.Mode == config.Sandbox,
 		Reports:          svc,
@@ -98,6 +102,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		SupportingAgents: cfg.SupportingAgents,
 		APIStatus:        cfg.APIStatus,
 		Metrics:          metrics.Handler(out, log),
+
+		MaxCalculationBytes: cfg.MaxCalculationBytes,
 	}
 	if opts.Sandbox {
 		opts.Issuer = issuer

@@ -52,6 +52,7 @@ var errorTable = []struct {
 	{report.ErrNotFound, hmrc.ErrReportNotFound},
 	{report.ErrCorrelationMismatch, hmrc.ErrCorrelationIDNotAuthorised},
 	{errAgentNotFound, hmrc.ErrAgentNotFound},
+	{report.ErrCalculationTooLarge, hmrc.ErrCalculationTooLarge},
 }
 
 // problemsFor returns what the client sees for err, and whether err was

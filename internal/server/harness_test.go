@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -99,6 +99,7 @@ type harnessOptions struct {
 	production       bool
 	source           report.CalculationSource // default: the store
 	maxMessages      int                      // default 5, as in production
+	maxCalculation   int                      // default report.DefaultMaxCalculationBytes
 }
 
 func newHarness(tb testing.TB, ho harnessOptions) *harness {
@@ -141,6 +142,9 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		tb.Fatal(err)
 	}
 	svc.Now = clock
+	if ho.maxCalculation > 0 {
+		svc.MaxCalculationBytes = ho.maxCalculation
+	}
 	opts := server.Options{
 		Sandbox:          !ho.production,
 		Reports:          svc,
@@ -149,6 +153,8 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		Log:              log,
 		Now:              clock,
 		SupportingAgents: ho.supportingAgents,
+
+		MaxCalculationBytes: ho.maxCalculation,
 	}
 	if !ho.production {
 		opts.Issuer = issuer
@@ -157,9 +163,21 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	if err != nil {
 		tb.Fatalf("server.New() = %v", err)
 	}
-	ts := httptest.NewServer(srv)
-	tb.Cleanup(ts.Close)
-	return &harness{t: tb, url: ts.URL, db: db, issuer: issuer, key: key, logs: logs}
+	// The real http.Server (Run), with its caps and timeouts, on loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln, 5*time.Second) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("server.Run() = %v", err)
+		}
+	})
+	return &harness{t: tb, url: "http://" + ln.Addr().String(), db: db, issuer: issuer, key: key, logs: logs}
 }
 
 // response is what a request got back.

@@ -83,6 +83,10 @@ func (s *Server) base(next http.Handler) http.Handler {
 				slog.Int("bytes", sw.size),
 				slog.Duration("duration", time.Since(start)))
 		}()
+		if len(r.RequestURI) > MaxURIBytes {
+			s.writeProblems(sw, problems{hmrc.ErrURITooLong})
+			return
+		}
 		next.ServeHTTP(sw, r)
 	})
 }

@@ -43,7 +43,17 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Metrics serves GET /metrics (Prometheus text); nil for none.
 	Metrics http.Handler
+	// MaxCalculationBytes is the largest calculation test support stores;
+	// default report.DefaultMaxCalculationBytes.
+	MaxCalculationBytes int
 }
+
+// Caps on what a client may send. Real paths are under 200 bytes; headers
+// are a bearer token and some twenty fraud prevention headers.
+const (
+	MaxURIBytes    = 2 << 10
+	MaxHeaderBytes = 32 << 10
+)
 
 // Server serves the API.
 type Server struct {
@@ -73,6 +83,9 @@ func New(opts Options) (*Server, error) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 30 * time.Second
 	}
+	if opts.MaxCalculationBytes <= 0 {
+		opts.MaxCalculationBytes = report.DefaultMaxCalculationBytes
+	}
 	if opts.APIStatus == "" {
 		opts.APIStatus = "BETA"
 	}
@@ -93,6 +106,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) 
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
