@@ -31,6 +31,7 @@ func openBackend(ctx context.Context, cfg *config.Config, workers int, log *slog
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
+	db.SetMaxConns(cfg.DBMaxConns)
 	out, err := newOutbox(ctx, db, cfg, workers, log)
 	if err != nil {
 		db.Close()

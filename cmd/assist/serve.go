@@ -104,6 +104,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		Metrics:          metrics.Handler(out, log),
 
 		MaxCalculationBytes: cfg.MaxCalculationBytes,
+		RateLimit:           cfg.RateLimit,
+		RateBurst:           cfg.RateBurst,
+		MaxInFlight:         cfg.MaxInFlight,
 	}
 	if opts.Sandbox {
 		opts.Issuer = issuer

@@ -23,6 +23,9 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/nrs"
+	"github.com/open-assist/assist/internal/outbox"
+	"github.com/open-assist/assist/internal/record"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
@@ -100,16 +103,47 @@ type harnessOptions struct {
 	source           report.CalculationSource // default: the store
 	maxMessages      int                      // default 5, as in production
 	maxCalculation   int                      // default report.DefaultMaxCalculationBytes
+	rateLimit        float64                  // default none
+	rateBurst        int
+	maxInFlight      int
+	queueWait        time.Duration
+	requestTimeout   time.Duration
+	dsn              string // default a fresh SQLite file
+	// records queues NRS submissions (never delivered: no workers) in the
+	// store's transactions, as assist serve does.
+	records bool
 }
 
 func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "assist.db"))
+	dsn := ho.dsn
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(tb.TempDir(), "assist.db")
+	}
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		tb.Fatalf("store.Open() = %v", err)
 	}
 	tb.Cleanup(func() { db.Close() })
+	if ho.records {
+		if err := outbox.Migrate(ctx, db.SQL(), db.Dialect(), ""); err != nil {
+			tb.Fatal(err)
+		}
+		nrsClient, err := nrs.NewClient("http://127.0.0.1:1/submission", "key", nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out, err := outbox.New(db.SQL(), outbox.Config{Dialect: db.Dialect(), NRS: nrsClient, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rec, err := record.New(out)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		db.SetRecorder(rec)
+	}
 	clock := func() time.Time { return today }
 	key, err := auth.NewSigningKey()
 	if err != nil {
@@ -155,6 +189,11 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		SupportingAgents: ho.supportingAgents,
 
 		MaxCalculationBytes: ho.maxCalculation,
+		RateLimit:           ho.rateLimit,
+		RateBurst:           ho.rateBurst,
+		MaxInFlight:         ho.maxInFlight,
+		QueueWait:           ho.queueWait,
+		RequestTimeout:      ho.requestTimeout,
 	}
 	if !ho.production {
 		opts.Issuer = issuer

@@ -132,7 +132,9 @@ func (p *probeWriter) WriteHeader(code int) {
 }
 
 // api guards an API endpoint with the contract's first two checks: the
-// Accept header (406) and a bearer token with scope (401).
+// Accept header (406) and a bearer token (401); then the token's subject's
+// rate limit (429), the scope (401), and a slot among the requests in
+// flight (503).
 func (s *Server) api(scope string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hmrc.AcceptsV1(r.Header.Values("Accept")) {
@@ -150,10 +152,22 @@ func (s *Server) api(scope string, next http.Handler) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		if s.rate != nil {
+			if wait, ok := s.rate.allow(p.Subject, time.Now()); !ok {
+				w.Header().Set("Retry-After", retryAfter(wait))
+				s.fail(w, r, errThrottled)
+				return
+			}
+		}
 		if !p.HasScope(scope) {
 			s.fail(w, r, errScope)
 			return
 		}
+		if !s.slots.acquire(r.Context()) {
+			s.fail(w, r, errBusy)
+			return
+		}
+		defer s.slots.release()
 		ctx, cancel := context.WithTimeout(auth.NewContext(r.Context(), p, raw), s.opts.RequestTimeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))

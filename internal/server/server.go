@@ -46,6 +46,14 @@ type Options struct {
 	// MaxCalculationBytes is the largest calculation test support stores;
 	// default report.DefaultMaxCalculationBytes.
 	MaxCalculationBytes int
+	// RateLimit is how many API requests a second one token subject may
+	// make, with bursts of RateBurst (default 10); 0 is no limit.
+	RateLimit float64
+	RateBurst int
+	// MaxInFlight bounds the API requests served at once (default 32); one
+	// more waits up to QueueWait (default 1s) for a slot, then gets 503.
+	MaxInFlight int
+	QueueWait   time.Duration
 }
 
 // Caps on what a client may send. Real paths are under 200 bytes; headers
@@ -61,6 +69,8 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	handler http.Handler
+	rate    *rateLimiter // nil: no rate limit
+	slots   *slots
 }
 
 // New returns a Server, checking that it has what it needs.
@@ -86,10 +96,23 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxCalculationBytes <= 0 {
 		opts.MaxCalculationBytes = report.DefaultMaxCalculationBytes
 	}
+	if opts.RateBurst <= 0 {
+		opts.RateBurst = 10
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 32
+	}
+	if opts.QueueWait <= 0 {
+		opts.QueueWait = time.Second
+	}
 	if opts.APIStatus == "" {
 		opts.APIStatus = "BETA"
 	}
 	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now}
+	s.slots = &slots{ch: make(chan struct{}, opts.MaxInFlight), wait: opts.QueueWait}
+	if opts.RateLimit > 0 {
+		s.rate = newRateLimiter(opts.RateLimit, opts.RateBurst, maxRateKeys)
+	}
 	s.handler = s.base(s.fallback(s.routes()))
 	return s, nil
 }

@@ -15,6 +15,7 @@ type dialect struct {
 	driver     string // database/sql driver name
 	rebind     func(query string) string
 	dataSource string
+	path       string // the SQLite file
 }
 
 var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
@@ -31,6 +32,7 @@ func parseDSN(dsn string) (dialect, error) {
 			return dialect{}, fmt.Errorf("store: sqlite needs a file, not %q", dsn)
 		}
 		return dialect{
+			path:   path,
 			name:   "sqlite",
 			driver: "sqlite",
 			// SQLite numbers parameters ?NNN; $N would be a named parameter.

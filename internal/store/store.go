@@ -106,11 +106,17 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.path != "" {
+		if err := prepareSQLite(d.path); err != nil {
+			return nil, err
+		}
+	}
 	sqlDB, err := sql.Open(d.driver, d.dataSource)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.name, err)
 	}
 	db := &DB{db: sqlDB, dialect: d, Now: time.Now}
+	db.limitPool()
 	if err := db.WithMigrationLock(ctx, func() error { return db.migrate(ctx) }); err != nil {
 		sqlDB.Close()
 		return nil, err
