@@ -41,8 +41,6 @@ type Options struct {
 	// RequestTimeout bounds the work of one API request (fetching and
 	// evaluating the calculation); default 30s.
 	RequestTimeout time.Duration
-	// Metrics serves GET /metrics (Prometheus text); nil for none.
-	Metrics http.Handler
 	// MaxCalculationBytes is the largest calculation test support stores;
 	// default report.DefaultMaxCalculationBytes.
 	MaxCalculationBytes int
@@ -132,15 +130,20 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) 
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	return serve(ctx, srv, ln, grace, s.log)
+}
+
+// serve runs srv on ln until ctx is done, then shuts it down gracefully.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.InfoContext(ctx, "listening", slog.String("addr", ln.Addr().String()))
+	log.InfoContext(ctx, "listening", slog.String("addr", ln.Addr().String()))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down", slog.Duration("grace", grace))
+	log.Info("shutting down", slog.String("addr", ln.Addr().String()), slog.Duration("grace", grace))
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
