@@ -63,6 +63,7 @@ func newOutbox(ctx context.Context, db *store.DB, cfg *config.Config, workers in
 		JobTimeout:   cfg.DeliveryTimeout,
 		RescueAfter:  cfg.DeliveryRescueAfter,
 		PollInterval: cfg.DeliveryPollInterval,
+		Retention:    cfg.DeliveryRetention,
 		Logger:       log,
 	}
 	// One attempt may not outlast the job's own timeout.
