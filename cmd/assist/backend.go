@@ -42,6 +42,7 @@ func openBackendWith(ctx context.Context, open func(context.Context, string) (*s
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
+	db.SetMaxConns(cfg.DBMaxConns)
 	out, err := newOutbox(ctx, db, cfg, workers, log)
 	if err != nil {
 		db.Close()
@@ -73,6 +74,7 @@ func newOutbox(ctx context.Context, db *store.DB, cfg *config.Config, workers in
 		JobTimeout:   cfg.DeliveryTimeout,
 		RescueAfter:  cfg.DeliveryRescueAfter,
 		PollInterval: cfg.DeliveryPollInterval,
+		Retention:    cfg.DeliveryRetention,
 		Logger:       log,
 	}
 	// One attempt may not outlast the job's own timeout.

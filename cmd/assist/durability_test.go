@@ -110,10 +110,11 @@ func (r *receiver) delivered() (keys map[string]bool, doubles int) {
 
 // child is one assist serve process.
 type child struct {
-	cmd  *exec.Cmd
-	base string
-	log  string
-	done chan struct{}
+	cmd   *exec.Cmd
+	base  string
+	admin string // --admin-addr, where /metrics is
+	log   string
+	done  chan struct{}
 }
 
 func freeAddr(t *testing.T) string {
@@ -137,8 +138,8 @@ func startChild(t *testing.T, name, db string, rcv *receiver, extra ...string) *
 // is not waited for).
 func startCommand(t *testing.T, command, name, db string, rcv *receiver, extra ...string) *child {
 	t.Helper()
-	addr := freeAddr(t)
-	args := append([]string{command, "--addr", addr, "--db", db,
+	addr, adminAddr := freeAddr(t), freeAddr(t)
+	args := append([]string{command, "--addr", addr, "--admin-addr", adminAddr, "--db", db,
 		"--nrs-url", rcv.srv.URL + "/submission", "--nrs-api-key", "test-key",
 		"--events-url", rcv.srv.URL + "/events",
 		"--delivery-backoff", "50ms", "--delivery-backoff-cap", "400ms",
@@ -156,7 +157,7 @@ func startCommand(t *testing.T, command, name, db string, rcv *receiver, extra .
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, base: "http://" + addr, log: logPath, done: make(chan struct{})}
+	c := &child{cmd: cmd, base: "http://" + addr, admin: "http://" + adminAddr, log: logPath, done: make(chan struct{})}
 	go func() { cmd.Wait(); logFile.Close(); close(c.done) }()
 	t.Cleanup(func() { c.kill() })
 	if command == "worker" {
@@ -475,7 +476,7 @@ func TestOutageThenRecovery(t *testing.T) {
 			}
 			rcv.down.Store(false)
 			verify(t, l, rcv, srv)
-			status, body, err := call("GET", srv.base+"/metrics", "", nil)
+			status, body, err := call("GET", srv.admin+"/metrics", "", nil)
 			if err != nil || status != http.StatusOK || !strings.Contains(string(body), "assist_outbox_dead_jobs 0") {
 				t.Errorf("after recovery /metrics = %d %v, want assist_outbox_dead_jobs 0:\n%s", status, err, grepLines(string(body), "assist_outbox"))
 			}
@@ -557,7 +558,7 @@ func TestOperatorRevivesDeadRecords(t *testing.T) {
 			t.Errorf("outbox list --dead lacks %q:\n%s", want, listed)
 		}
 	}
-	if _, body, _ := call("GET", srv.base+"/metrics", "", nil); !strings.Contains(string(body), "assist_outbox_dead_jobs 4") {
+	if _, body, _ := call("GET", srv.admin+"/metrics", "", nil); !strings.Contains(string(body), "assist_outbox_dead_jobs 4") {
 		t.Errorf("/metrics does not count the dead records:\n%s", grepLines(string(body), "assist_outbox"))
 	}
 	var ids []string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/config"
+	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	rulefiles "github.com/open-assist/assist/rules"
 )
@@ -33,6 +34,7 @@ func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fl := config.NewFlagSet("explain", "explain [--lang en|cy] [--rules DIR] FILE|-")
 	lang := fl.String("lang", "en", "language of the guidance: en or cy")
 	dir := fl.String("rules", "", "rule catalogue directory (default: the built-in one)")
+	maxBytes := fl.Int("max-calculation-bytes", report.DefaultMaxCalculationBytes, "largest calculation read")
 	if err := config.Parse(fl, args, stdout, stderr); err != nil {
 		return parseExit(err, stderr, "assist explain")
 	}
@@ -45,13 +47,8 @@ func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "assist explain: --lang must be en or cy, not %q\n", *lang)
 		return exitUsage
 	}
-	var data []byte
-	var err error
-	if name := fl.Arg(0); name == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
+	name := fl.Arg(0)
+	data, err := readCapped(name, stdin, *maxBytes)
 	if err != nil {
 		fmt.Fprintf(stderr, "assist explain: %v\n", err)
 		return exitUsage
@@ -79,6 +76,27 @@ func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return exitFail
 	}
 	return exitOK
+}
+
+// readCapped reads the file name ("-": in) up to max bytes; a larger one is
+// an error, read no further: analysis costs grow with the size.
+func readCapped(name string, in io.Reader, max int) ([]byte, error) {
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
+	}
+	data, err := io.ReadAll(io.LimitReader(in, int64(max)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes (--max-calculation-bytes)", name, max)
+	}
+	return data, nil
 }
 
 // runRules is `assist rules check|test|list [--long] [--rules DIR] [DIR]`.

@@ -304,3 +304,32 @@ func TestExplainInconsistentCalculation(t *testing.T) {
 		t.Errorf("without CALC_INCONSISTENT the calculation gives %d messages, want the advice it was holding back", n)
 	}
 }
+
+// explain reads no calculation larger than the service would analyse: one
+// clear line on stderr, exit 2.
+func TestExplainRefusesALargeCalculation(t *testing.T) {
+	t.Parallel()
+	big := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(big, []byte(`{"x":"`+strings.Repeat("a", 1<<20)+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"explain", big}, {"explain", "-"}, {"explain", "--max-calculation-bytes", "100", "../../testdata/calculations/" + firstExample(t)}} {
+		stdin := ""
+		if args[1] == "-" {
+			stdin = `{"x":"` + strings.Repeat("a", 1<<20) + `"}`
+		}
+		code, _, errOut := runArgs(t, stdin, args...)
+		if code != exitUsage || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "is larger than") || !strings.Contains(errOut, "--max-calculation-bytes") {
+			t.Errorf("%q = %d, %q; want exit 2 and one line naming the cap", args, code, errOut)
+		}
+	}
+}
+
+func firstExample(t *testing.T) string {
+	t.Helper()
+	files, _ := filepath.Glob("../../testdata/calculations/*.json")
+	if len(files) == 0 {
+		t.Fatal("no example calculations")
+	}
+	return filepath.Base(files[0])
+}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 
 	"github.com/go-jose/go-jose/v4"
@@ -81,14 +82,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 	var source report.CalculationSource = db
 	if cfg.Mode == config.Production {
-		if source, err = upstream.New(cfg.UpstreamURL, cfg.UpstreamTimeout, cfg.UpstreamRetries, log); err != nil {
+		up, err := upstream.New(cfg.UpstreamURL, cfg.UpstreamTimeout, cfg.UpstreamRetries, log)
+		if err != nil {
 			return err
 		}
+		up.MaxBytes = cfg.MaxCalculationBytes
+		source = up
 	}
 	svc, err := report.NewService(db, catalogueAnalyzer{cat}, source, log, cfg.MaxMessages)
 	if err != nil {
 		return err
 	}
+	svc.MaxCalculationBytes = cfg.MaxCalculationBytes
 	opts := server.Options{
 		Sandbox:          cfg.Mode == config.Sandbox,
 		Reports:          svc,
@@ -97,7 +102,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		Log:              log,
 		SupportingAgents: cfg.SupportingAgents,
 		APIStatus:        cfg.APIStatus,
-		Metrics:          metrics.Handler(out, log),
+
+		MaxCalculationBytes: cfg.MaxCalculationBytes,
+		RateLimit:           cfg.RateLimit,
+		RateBurst:           cfg.RateBurst,
+		MaxInFlight:         cfg.MaxInFlight,
 	}
 	if opts.Sandbox {
 		opts.Issuer = issuer
@@ -110,6 +119,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	admin, err := startAdmin(ctx, cfg.AdminAddr, metrics.Handler(out, log), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	if err := out.Start(ctx); err != nil {
 		ln.Close()
 		return err
@@ -119,7 +133,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		slog.Int("workers", cfg.Workers), slog.Bool("nrs", out.NRSEnabled()), slog.Bool("events", out.EventsEnabled()))
 	err = srv.Run(ctx, ln, cfg.ShutdownTimeout)
 	stopOutbox(out, log)
-	return err
+	return errors.Join(err, admin())
+}
+
+// startAdmin serves /metrics on addr until ctx is done, when addr is set;
+// the returned function waits for it to stop.
+func startAdmin(ctx context.Context, addr string, metrics http.Handler, log *slog.Logger) (wait func() error, err error) {
+	if addr == "" {
+		return func() error { return nil }, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --admin-addr: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- server.RunAdmin(ctx, ln, metrics, log) }()
+	return func() error { return <-done }, nil
 }
 
 // catalogueAnalyzer runs the rule catalogue for the report service.

@@ -35,14 +35,14 @@ func (l *serveLogBuffer) String() string {
 // as SIGTERM would (by cancelling its context).
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr, adminAddr := freeAddr(t), freeAddr(t)
 	env := map[string]string{"ASSIST_DB": "sqlite:" + filepath.Join(dir, "assist.db")}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &serveLogBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe(ctx, []string{"--addr", addr}, io.Discard, logs, func(k string) string { return env[k] })
+		done <- runServe(ctx, []string{"--addr", addr, "--admin-addr", adminAddr}, io.Discard, logs, func(k string) string { return env[k] })
 	}()
 
 	base := "http://" + addr
@@ -60,6 +60,22 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /health/ready = %d", resp.StatusCode)
+	}
+
+	// /metrics is on the admin listener only, never on the API port.
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{{base + "/metrics", 404}, {"http://" + adminAddr + "/metrics", 200}} {
+		resp, err := http.Get(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || (tc.want == 200 && !strings.Contains(string(body), "assist_outbox_dead_jobs")) {
+			t.Errorf("GET %s = %d, want %d (with the outbox metrics on 200)", tc.url, resp.StatusCode, tc.want)
+		}
 	}
 
 	// A sandbox user's token works against the running service.

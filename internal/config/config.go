@@ -89,6 +89,27 @@ type Config struct {
 	DeliveryBackoff, DeliveryBackoffCap  time.Duration
 	DeliveryTimeout, DeliveryRescueAfter time.Duration
 	DeliveryPollInterval                 time.Duration
+
+	// Limits (limits.go).
+	//
+	// DBMaxConns bounds this process's database connections (store and
+	// outbox share them).
+	DBMaxConns int
+	// RateLimit is how many API requests a second one token subject may
+	// make, with bursts of RateBurst; 0 is no limit.
+	RateLimit float64
+	RateBurst int
+	// MaxInFlight is how many API requests are served at once.
+	MaxInFlight int
+	// MaxCalculationBytes bounds a calculation, fetched or stored.
+	MaxCalculationBytes int
+	// DeliveryRetention is how long delivered records are kept.
+	DeliveryRetention time.Duration
+	// AdminAddr is where /metrics is served; "" for nowhere.
+	AdminAddr string
+	// NRSDisabled is set by --nrs-url off: production without records, on
+	// purpose.
+	NRSDisabled bool
 }
 
 // MaxMessagesLimit bounds --max-messages: a report is read by a person
@@ -126,6 +147,14 @@ var Env = map[string]string{
 	"delivery-timeout":       "ASSIST_DELIVERY_TIMEOUT",
 	"delivery-rescue-after":  "ASSIST_DELIVERY_RESCUE_AFTER",
 	"delivery-poll-interval": "ASSIST_DELIVERY_POLL_INTERVAL",
+
+	"db-max-conns":          "ASSIST_DB_MAX_CONNS",
+	"rate-limit":            "ASSIST_RATE_LIMIT",
+	"rate-burst":            "ASSIST_RATE_BURST",
+	"max-in-flight":         "ASSIST_MAX_IN_FLIGHT",
+	"max-calculation-bytes": "ASSIST_MAX_CALCULATION_BYTES",
+	"delivery-retention":    "ASSIST_DELIVERY_RETENTION",
+	"admin-addr":            "ASSIST_ADMIN_ADDR",
 }
 
 // Load parses the flags of "assist serve" (args) with defaults from getenv,
@@ -141,6 +170,8 @@ var serveOnly = map[string]bool{
 	"upstream-url": true, "upstream-timeout": true, "upstream-retries": true,
 	"token-issuer": true, "token-audience": true, "jwks": true, "token-ttl": true,
 	"supporting-agents": true, "api-status": true, "shutdown-timeout": true,
+	"rate-limit": true, "rate-burst": true, "max-in-flight": true, "max-calculation-bytes": true,
+	"admin-addr": true,
 }
 
 // LoadFor is Load for command cmd ("serve" or "worker"): help (-h, --help)
@@ -199,7 +230,7 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	fs.StringVar(&level, "log-level", def("log-level", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
 	fs.StringVar(&format, "log-format", def("log-format", ""), "text or json; default text when standard error is a terminal, else json (ASSIST_LOG_FORMAT)")
 	durationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time given to requests in flight on SIGTERM (ASSIST_SHUTDOWN_TIMEOUT)")
-	fs.StringVar(&c.NRSURL, "nrs-url", def("nrs-url", ""), "URL non-repudiation submissions are posted to; empty: off (ASSIST_NRS_URL)")
+	fs.StringVar(&c.NRSURL, "nrs-url", def("nrs-url", ""), "URL non-repudiation submissions are posted to; off: none (required in production) (ASSIST_NRS_URL)")
 	fs.StringVar(&c.NRSAPIKey, "nrs-api-key", def("nrs-api-key", ""), "X-API-Key for the NRS (ASSIST_NRS_API_KEY)")
 	fs.StringVar(&c.EventsURL, "events-url", def("events-url", ""), "URL interaction events are posted to; empty: off (ASSIST_EVENTS_URL)")
 	intVar(&c.Workers, "workers", 4, "deliveries this process makes at once; 0: queue only (ASSIST_WORKERS)")
@@ -210,6 +241,7 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	durationVar(&c.DeliveryTimeout, "delivery-timeout", time.Minute, "time allowed for one attempt (ASSIST_DELIVERY_TIMEOUT)")
 	durationVar(&c.DeliveryRescueAfter, "delivery-rescue-after", 5*time.Minute, "a record whose worker died is retried after this (ASSIST_DELIVERY_RESCUE_AFTER)")
 	durationVar(&c.DeliveryPollInterval, "delivery-poll-interval", time.Second, "how often idle workers look for due records (ASSIST_DELIVERY_POLL_INTERVAL)")
+	limits := c.addLimitFlags(fs, def, intVar, durationVar)
 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: assist %s [flags]\n\nEach flag's default comes from the environment variable in brackets.\n\nflags:\n", cmd)
@@ -231,6 +263,7 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	if err := Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
 	}
+	errs = append(errs, limits.parse(&c)...)
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
@@ -327,6 +360,7 @@ func (c *Config) Validate() error {
 	if c.TokenIssuer == "" || c.TokenAudience == "" {
 		errs = append(errs, errors.New("--token-issuer and --token-audience must not be empty"))
 	}
+	errs = append(errs, c.validateLimits()...)
 	if !hmrc.ValidStatus(c.APIStatus) {
 		errs = append(errs, fmt.Errorf("--api-status: %q is not ALPHA, BETA, STABLE, DEPRECATED or RETIRED", c.APIStatus))
 	}

@@ -35,6 +35,7 @@ func TestLoadEnvAndFlags(t *testing.T) {
 		"ASSIST_SUPPORTING_AGENTS": "produce, acknowledge",
 		"ASSIST_RULES":             "/rules",
 		"ASSIST_MAX_MESSAGES":      "3",
+		"ASSIST_NRS_URL":           "off",
 	})
 	c, err := Load([]string{"--addr", "127.0.0.1:1", "--rules=/other"}, e, io.Discard)
 	if err != nil {

@@ -44,6 +44,9 @@ const (
 	CodeInvalidCalculation          Code = "INVALID_CALCULATION"
 	CodeAgentNotFound               Code = "AGENT_NOT_FOUND"
 	CodeServiceUnavailable          Code = "SERVICE_UNAVAILABLE"
+	CodeMessageThrottledOut         Code = "MESSAGE_THROTTLED_OUT"
+	CodeCalculationTooLarge         Code = "RULE_CALCULATION_TOO_LARGE"
+	CodeURITooLong                  Code = "URI_TOO_LONG"
 )
 
 // The problems the API returns. Their codes and messages are HMRC's, to the
@@ -73,6 +76,18 @@ var (
 	ErrMethodNotAllowed = Problem{http.StatusMethodNotAllowed, Error{CodeMethodNotAllowed, "The request method is not supported for this resource"}, true}
 	// ErrNotReady is the answer of the readiness check when the store does not answer.
 	ErrNotReady = Problem{http.StatusServiceUnavailable, Error{CodeServiceUnavailable, "The service is not ready"}, true}
+
+	// ErrThrottled is the API platform's answer to a client over its rate
+	// limit, to the character.
+	ErrThrottled = Problem{http.StatusTooManyRequests, Error{CodeMessageThrottledOut, "The application has reached its maximum rate limit"}, true}
+	// ErrBusy is the answer when the service is saturated: too many
+	// requests at once, or a database that cannot take more.
+	ErrBusy = Problem{http.StatusServiceUnavailable, Error{CodeServiceUnavailable, "The service is busy; try again later"}, true}
+	// ErrCalculationTooLarge refuses a calculation larger than the service
+	// analyses.
+	ErrCalculationTooLarge = Problem{http.StatusBadRequest, Error{CodeCalculationTooLarge, "The calculation is larger than this service analyses"}, false}
+	// ErrURITooLong refuses a request line longer than any real path.
+	ErrURITooLong = Problem{http.StatusRequestURITooLong, Error{CodeURITooLong, "The request URI is too long"}, true}
 
 	// Sandbox test support. The message is replaced by the specific reason.
 	ErrInvalidRequest     = Problem{http.StatusBadRequest, Error{CodeInvalidRequest, "The request body is invalid"}, true}

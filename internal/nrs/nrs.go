@@ -4,8 +4,9 @@
 // The wire contract is the one HMRC's own Self Assessment Assist uses
 // (a JSON POST with an X-API-Key header), with two deliberate
 // differences: no bearer token is ever copied into a record (HMRC's copies
-// the Authorization header into userAuthToken and headerData), and the
-// timestamp is real UTC. Sending is one attempt: retrying, and keeping the
+// the Authorization header into userAuthToken and headerData; headerData
+// here keeps an allow-list of headers, each capped), and the timestamp is
+// real UTC. Sending is one attempt: retrying, and keeping the
 // record until it is delivered, is the outbox's job. Submit says whether a
 // failure is worth retrying.
 package nrs
@@ -19,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -66,20 +68,43 @@ type SearchKeys struct {
 	ReportID string `json:"reportId"`
 }
 
-// secretHeaders are never recorded, whatever their case.
-var secretHeaders = map[string]bool{
-	"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true, "x-api-key": true,
+// Limits of headerData. HMRC's fraud prevention headers are about twenty,
+// each well under a kilobyte; a value over the cap is dropped, not cut,
+// since a record is evidence and must hold only what the client sent.
+const (
+	MaxHeaderValue = 1 << 10
+	MaxHeaders     = 40
+)
+
+// recordedHeaders are the headers a record keeps besides the fraud
+// prevention headers (Gov-Client-*, Gov-Vendor-*).
+var recordedHeaders = map[string]bool{
+	"user-agent": true, "accept": true, "accept-language": true,
+	"x-correlationid": true, "gov-test-scenario": true,
 }
 
-// HeaderData keeps the first value of each request header, leaving out
-// credentials and cookies.
+// recorded says whether a header belongs in a record: an allow-list, so
+// that credentials under any name (X-Auth-Token, Api-Key, ...) never do.
+func recorded(name string) bool {
+	n := strings.ToLower(name)
+	return recordedHeaders[n] || strings.HasPrefix(n, "gov-client-") || strings.HasPrefix(n, "gov-vendor-")
+}
+
+// HeaderData keeps the first value of each allow-listed request header: the
+// fraud prevention headers, User-Agent, Accept, Accept-Language,
+// X-CorrelationId and Gov-Test-Scenario. A value longer than MaxHeaderValue
+// is dropped, and at most MaxHeaders are kept (the first by name).
 func HeaderData(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
+	names := make([]string, 0, len(h))
 	for name, values := range h {
-		if secretHeaders[strings.ToLower(name)] || len(values) == 0 {
-			continue
+		if recorded(name) && len(values) > 0 && len(values[0]) <= MaxHeaderValue {
+			names = append(names, name)
 		}
-		out[name] = values[0]
+	}
+	sort.Strings(names)
+	out := make(map[string]string, min(len(names), MaxHeaders))
+	for _, name := range names[:min(len(names), MaxHeaders)] {
+		out[name] = h[name][0]
 	}
 	return out
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/open-assist/assist/internal/delivery"
 )
@@ -44,23 +47,47 @@ func TestNewSubmissionMatchesHMRCChecksums(t *testing.T) {
 	}
 }
 
-func TestHeaderDataNeverKeepsCredentials(t *testing.T) {
+func TestHeaderDataKeepsOnlyTheAllowList(t *testing.T) {
 	t.Parallel()
 	h := http.Header{}
 	h.Set("Authorization", "Bearer secret")
 	h["authorization"] = []string{"Bearer secret2"}
 	h.Set("Cookie", "a=b")
 	h.Set("X-Api-Key", "k")
+	h.Set("X-Auth-Token", "secret3")
+	h.Set("Api-Key", "secret4")
+	h.Set("X-Original-Authorization", "secret5")
+	h.Set("X-Junk", strings.Repeat("j", 100))
 	h.Set("Gov-Client-Device-ID", "dev")
+	h.Set("Gov-Vendor-Version", "app=1.0")
+	h.Set("Gov-Client-User-Agent", strings.Repeat("u", MaxHeaderValue+1)) // over the cap: dropped
 	h.Add("Accept", "application/vnd.hmrc.1.0+json")
 	h.Add("Accept", "second")
+	h.Set("User-Agent", "mtd-cli/1")
 	got := HeaderData(h)
-	b, _ := json.Marshal(got)
-	if strings.Contains(string(b), "secret") || strings.Contains(string(b), "a=b") || len(got) != 2 {
-		t.Errorf("HeaderData = %s, want only the two safe headers", b)
+	want := map[string]string{
+		"Accept":               "application/vnd.hmrc.1.0+json",
+		"Gov-Client-Device-Id": "dev",
+		"Gov-Vendor-Version":   "app=1.0",
+		"User-Agent":           "mtd-cli/1",
 	}
-	if got["Accept"] != "application/vnd.hmrc.1.0+json" {
-		t.Errorf("Accept = %q, want the first value", got["Accept"])
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("HeaderData() diff (-want +got):\n%s", diff)
+	}
+}
+
+func TestHeaderDataCapsTheCount(t *testing.T) {
+	t.Parallel()
+	h := http.Header{}
+	for i := range 3 * MaxHeaders {
+		h.Set(fmt.Sprintf("Gov-Client-X%03d", i), "v")
+	}
+	got := HeaderData(h)
+	if len(got) != MaxHeaders {
+		t.Errorf("HeaderData() kept %d headers, want %d", len(got), MaxHeaders)
+	}
+	if _, ok := got["Gov-Client-X000"]; !ok {
+		t.Errorf("HeaderData() did not keep the first header by name")
 	}
 }
 

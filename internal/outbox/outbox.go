@@ -92,7 +92,11 @@ type Config struct {
 	JobTimeout, RescueAfter time.Duration
 	// PollInterval is how often idle workers look for due jobs (default 1s).
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// Retention is how long a delivered job, with its record (headers,
+	// identity, payload), is kept before it is deleted (default 24h). Dead
+	// jobs are kept until an operator retries them or deletes them.
+	Retention time.Duration
+	Logger    *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -113,6 +117,7 @@ func (c *Config) defaults() error {
 	set(&c.JobTimeout, time.Minute)
 	set(&c.RescueAfter, 5*time.Minute)
 	set(&c.PollInterval, time.Second)
+	set(&c.Retention, 24*time.Hour)
 	if c.BackoffCap < c.BackoffBase {
 		return errors.New("outbox: back-off cap is below its base")
 	}
@@ -170,9 +175,10 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        min(100*time.Millisecond, cfg.PollInterval),
-		// Delivered jobs are kept a day for inspection; dead ones are
-		// never removed by River (the operator decides).
-		CompletedJobRetentionPeriod: 24 * time.Hour,
+		// Delivered jobs are deleted after Retention, so the records'
+		// personal data does not outlive its use; dead ones are never
+		// removed by River (the operator decides).
+		CompletedJobRetentionPeriod: cfg.Retention,
 		DiscardedJobRetentionPeriod: -1,
 		CancelledJobRetentionPeriod: -1,
 	}

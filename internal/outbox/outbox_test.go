@@ -290,3 +290,60 @@ func TestBackoff(t *testing.T) {
 }
 
 func jobAt(attempt int) *rivertype.JobRow { return &rivertype.JobRow{Attempt: attempt} }
+
+// TestDeliveredJobsArePurged: delivered jobs, with the personal data in
+// their records, are deleted after the retention period; dead ones stay
+// for the operator.
+func TestDeliveredJobsArePurged(t *testing.T) {
+	t.Parallel()
+	for name, open := range testDBs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, schema := open(t)
+			nrsRecv, nrsSrv := newReceiver()
+			defer nrsSrv.Close()
+			evRecv, evSrv := newReceiver(400) // refused: the first event is dead at once
+			defer evSrv.Close()
+			first := newOutbox(t, db, name, schema, nrsSrv.URL, evSrv.URL, 5)
+			if err := first.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				enqueue(t, db, first, fmt.Sprintf("report-%d", i), true)
+			}
+			ctx := context.Background()
+			waitFor(t, "every record delivered or dead", func() bool {
+				c, err := first.Counts(ctx)
+				return err == nil && c["completed"] == 5 && c["cancelled"] == 1
+			})
+			if len(nrsRecv.delivered()) != 3 || len(evRecv.delivered()) != 2 {
+				t.Fatalf("delivered %d NRS records and %d events, want 3 and 2", len(nrsRecv.delivered()), len(evRecv.delivered()))
+			}
+			stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			first.Stop(stopCtx)
+			cancel()
+
+			// A process with a short retention cleans up when it starts.
+			o, err := New(db, Config{Dialect: name, Schema: schema, Workers: 1, Retention: time.Millisecond,
+				JobTimeout: 5 * time.Second, RescueAfter: 10 * time.Second, PollInterval: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := o.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				o.Stop(ctx)
+			})
+			waitFor(t, "delivered jobs purged", func() bool {
+				c, err := o.Counts(ctx)
+				return err == nil && c["completed"] == 0
+			})
+			if c, err := o.Counts(ctx); err != nil || c["cancelled"] != 1 {
+				t.Errorf("after the purge: counts %v, %v; want the dead job kept", c, err)
+			}
+		})
+	}
+}

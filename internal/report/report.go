@@ -32,7 +32,14 @@ var (
 	// ErrCorrelationMismatch means the correlation id given on acknowledgement
 	// is not the report's.
 	ErrCorrelationMismatch = errors.New("report: correlation id does not match")
+	// ErrCalculationTooLarge means the calculation is larger than the
+	// service analyses (the cost of analysis grows with the size).
+	ErrCalculationTooLarge = errors.New("report: calculation too large")
 )
+
+// DefaultMaxCalculationBytes bounds a calculation: 25 times the largest
+// real one (about 40 kB).
+const DefaultMaxCalculationBytes = 1 << 20
 
 // Affinity groups of the parties who produce and acknowledge reports.
 const (
@@ -170,6 +177,9 @@ type Service struct {
 	maxMessages int
 	// Now is the clock; tests may replace it before first use.
 	Now func() time.Time
+	// MaxCalculationBytes is the largest calculation analysed (default
+	// DefaultMaxCalculationBytes); set it before first use.
+	MaxCalculationBytes int
 }
 
 // NewService returns a Service over its dependencies, all required. A
@@ -188,7 +198,7 @@ func NewService(repo Repository, analyzer Analyzer, source CalculationSource, lo
 	case log == nil:
 		return nil, errors.New("report: missing logger")
 	}
-	return &Service{repo: repo, analyzer: analyzer, source: source, log: log, maxMessages: maxMessages, Now: time.Now}, nil
+	return &Service{repo: repo, analyzer: analyzer, source: source, log: log, maxMessages: maxMessages, Now: time.Now, MaxCalculationBytes: DefaultMaxCalculationBytes}, nil
 }
 
 // Generate fetches the calculation and evaluates it. The report is not
@@ -197,6 +207,9 @@ func (s *Service) Generate(ctx context.Context, req Request) (*Report, error) {
 	data, err := s.source.Calculation(ctx, req.NINO, req.TaxYear, req.CalculationID)
 	if err != nil {
 		return nil, fmt.Errorf("fetch calculation: %w", err)
+	}
+	if len(data) > s.MaxCalculationBytes {
+		return nil, fmt.Errorf("calculation %s has %d bytes, more than %d: %w", req.CalculationID, len(data), s.MaxCalculationBytes, ErrCalculationTooLarge)
 	}
 	c, err := calc.Decode(data)
 	if err != nil {

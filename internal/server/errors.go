@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/report"
+	"github.com/open-assist/assist/internal/store"
 )
 
 // Errors of the request pipeline itself.
@@ -52,6 +54,9 @@ var errorTable = []struct {
 	{report.ErrNotFound, hmrc.ErrReportNotFound},
 	{report.ErrCorrelationMismatch, hmrc.ErrCorrelationIDNotAuthorised},
 	{errAgentNotFound, hmrc.ErrAgentNotFound},
+	{report.ErrCalculationTooLarge, hmrc.ErrCalculationTooLarge},
+	{errThrottled, hmrc.ErrThrottled},
+	{errBusy, hmrc.ErrBusy},
 }
 
 // problemsFor returns what the client sees for err, and whether err was
@@ -66,15 +71,25 @@ func problemsFor(err error) (problems, bool) {
 			return problems{e.problem}, true
 		}
 	}
+	// A saturated database, or a request that ran out of time (waiting for
+	// a connection, the write lock or the upstream API), is worth trying
+	// again later: 503, not 500.
+	if store.Busy(err) || errors.Is(err, context.DeadlineExceeded) {
+		return problems{hmrc.ErrBusy}, true
+	}
 	return problems{hmrc.ErrInternalServerError}, false
 }
 
-// fail writes the answer for err, logging it once when it is unexpected.
+// fail writes the answer for err, logging it once when it is unexpected,
+// and a warning when the service is saturated.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	ps, expected := problemsFor(err)
-	if !expected {
+	switch {
+	case !expected:
 		s.log.ErrorContext(r.Context(), "request failed", slog.Any("err", err),
 			slog.Group("request", slog.String("method", r.Method), slog.String("route", r.Pattern)))
+	case ps[0].Status == http.StatusServiceUnavailable:
+		s.log.WarnContext(r.Context(), "service busy", slog.Any("err", err), slog.String("route", r.Pattern))
 	}
 	s.writeProblems(w, ps)
 }
@@ -82,6 +97,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // writeProblems writes one or more errors: a lone "object" problem as an
 // object, anything else as an array, with the first problem's status.
 func (s *Server) writeProblems(w http.ResponseWriter, ps problems) {
+	if st := ps[0].Status; (st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	if len(ps) == 1 && ps[0].Object {
 		s.writeJSON(w, ps[0].Status, ps[0].Error)
 		return

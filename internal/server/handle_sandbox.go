@@ -80,9 +80,6 @@ type (
 	}
 )
 
-// maxCalculation bounds a loaded calculation (the largest known is ~40 kB).
-const maxCalculation = 4 << 20
-
 // handleCreateIndividual makes a test user and a token for them, like HMRC's
 // Create Test User API. Everything in the body is optional.
 func (s *Server) handleCreateIndividual() http.Handler {
@@ -245,11 +242,12 @@ func (s *Server) handlePutCalculation() http.Handler {
 			s.fail(w, r, problems(ps))
 			return
 		}
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCalculation))
+		max := s.opts.MaxCalculationBytes
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(max)))
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				s.fail(w, r, problems{hmrc.ErrInvalidCalculation.WithMessage(fmt.Sprintf("the calculation is larger than %d bytes", maxCalculation))})
+				s.fail(w, r, problems{hmrc.ErrInvalidCalculation.WithMessage(fmt.Sprintf("the calculation is larger than %d bytes (--max-calculation-bytes)", max))})
 				return
 			}
 			s.fail(w, r, invalidRequest("read body: %v", err))

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -23,6 +23,9 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/nrs"
+	"github.com/open-assist/assist/internal/outbox"
+	"github.com/open-assist/assist/internal/record"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
@@ -99,16 +102,48 @@ type harnessOptions struct {
 	production       bool
 	source           report.CalculationSource // default: the store
 	maxMessages      int                      // default 5, as in production
+	maxCalculation   int                      // default report.DefaultMaxCalculationBytes
+	rateLimit        float64                  // default none
+	rateBurst        int
+	maxInFlight      int
+	queueWait        time.Duration
+	requestTimeout   time.Duration
+	dsn              string // default a fresh SQLite file
+	// records queues NRS submissions (never delivered: no workers) in the
+	// store's transactions, as assist serve does.
+	records bool
 }
 
 func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "assist.db"))
+	dsn := ho.dsn
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(tb.TempDir(), "assist.db")
+	}
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		tb.Fatalf("store.Open() = %v", err)
 	}
 	tb.Cleanup(func() { db.Close() })
+	if ho.records {
+		if err := outbox.Migrate(ctx, db.SQL(), db.Dialect(), ""); err != nil {
+			tb.Fatal(err)
+		}
+		nrsClient, err := nrs.NewClient("http://127.0.0.1:1/submission", "key", nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out, err := outbox.New(db.SQL(), outbox.Config{Dialect: db.Dialect(), NRS: nrsClient, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rec, err := record.New(out)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		db.SetRecorder(rec)
+	}
 	clock := func() time.Time { return today }
 	key, err := auth.NewSigningKey()
 	if err != nil {
@@ -141,6 +176,9 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		tb.Fatal(err)
 	}
 	svc.Now = clock
+	if ho.maxCalculation > 0 {
+		svc.MaxCalculationBytes = ho.maxCalculation
+	}
 	opts := server.Options{
 		Sandbox:          !ho.production,
 		Reports:          svc,
@@ -149,6 +187,13 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		Log:              log,
 		Now:              clock,
 		SupportingAgents: ho.supportingAgents,
+
+		MaxCalculationBytes: ho.maxCalculation,
+		RateLimit:           ho.rateLimit,
+		RateBurst:           ho.rateBurst,
+		MaxInFlight:         ho.maxInFlight,
+		QueueWait:           ho.queueWait,
+		RequestTimeout:      ho.requestTimeout,
 	}
 	if !ho.production {
 		opts.Issuer = issuer
@@ -157,9 +202,21 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	if err != nil {
 		tb.Fatalf("server.New() = %v", err)
 	}
-	ts := httptest.NewServer(srv)
-	tb.Cleanup(ts.Close)
-	return &harness{t: tb, url: ts.URL, db: db, issuer: issuer, key: key, logs: logs}
+	// The real http.Server (Run), with its caps and timeouts, on loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln, 5*time.Second) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("server.Run() = %v", err)
+		}
+	})
+	return &harness{t: tb, url: "http://" + ln.Addr().String(), db: db, issuer: issuer, key: key, logs: logs}
 }
 
 // response is what a request got back.
@@ -197,8 +254,9 @@ func (r response) decode(tb testing.TB, v any) {
 var correlationIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // do sends a request and checks what every response must have: a fresh
-// X-CorrelationId, a JSON content type on JSON bodies, and agreement with
-// the OpenAPI document.
+// X-CorrelationId, Cache-Control: no-store and X-Content-Type-Options:
+// nosniff, a JSON content type on JSON bodies, and agreement with the
+// OpenAPI document.
 func (h *harness) do(method, path string, header http.Header, body string) response {
 	h.t.Helper()
 	var rd io.Reader
@@ -229,6 +287,9 @@ func (h *harness) do(method, path string, header http.Header, body string) respo
 		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 			h.t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
 		}
+	}
+	if cc, nosniff := resp.Header.Get("Cache-Control"), resp.Header.Get("X-Content-Type-Options"); cc != "no-store" || nosniff != "nosniff" {
+		h.t.Errorf("%s %s: %d with Cache-Control %q, X-Content-Type-Options %q; want no-store and nosniff on every response", method, path, resp.StatusCode, cc, nosniff)
 	}
 	if resp.StatusCode == http.StatusNoContent && len(data) > 0 {
 		h.t.Errorf("%s %s: 204 with a body %q", method, path, data)

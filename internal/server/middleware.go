@@ -49,8 +49,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// base gives every response a fresh X-CorrelationId, turns a panic into a
-// 500 (never a stack trace to the client), and logs one line per request.
+// base gives every response a fresh X-CorrelationId and the headers that
+// keep it out of caches and content sniffing (204s too), turns a panic into
+// a 500 (never a stack trace to the client), and logs one line per request.
 // It logs the route pattern, not the path, so no NINO reaches the logs, and
 // never a header.
 func (s *Server) base(next http.Handler) http.Handler {
@@ -58,6 +59,8 @@ func (s *Server) base(next http.Handler) http.Handler {
 		start := time.Now()
 		id := uuid.NewString()
 		w.Header().Set(hmrc.HeaderCorrelationID, id)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		defer func() {
@@ -81,6 +84,10 @@ func (s *Server) base(next http.Handler) http.Handler {
 				slog.Int("bytes", sw.size),
 				logging.Duration("duration", time.Since(start)))
 		}()
+		if len(r.RequestURI) > MaxURIBytes {
+			s.writeProblems(sw, problems{hmrc.ErrURITooLong})
+			return
+		}
 		next.ServeHTTP(sw, r)
 	})
 }
@@ -126,7 +133,9 @@ func (p *probeWriter) WriteHeader(code int) {
 }
 
 // api guards an API endpoint with the contract's first two checks: the
-// Accept header (406) and a bearer token with scope (401).
+// Accept header (406) and a bearer token (401); then the token's subject's
+// rate limit (429), the scope (401), and a slot among the requests in
+// flight (503).
 func (s *Server) api(scope string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hmrc.AcceptsV1(r.Header.Values("Accept")) {
@@ -144,10 +153,22 @@ func (s *Server) api(scope string, next http.Handler) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		if s.rate != nil {
+			if wait, ok := s.rate.allow(p.Subject, time.Now()); !ok {
+				w.Header().Set("Retry-After", retryAfter(wait))
+				s.fail(w, r, errThrottled)
+				return
+			}
+		}
 		if !p.HasScope(scope) {
 			s.fail(w, r, errScope)
 			return
 		}
+		if !s.slots.acquire(r.Context()) {
+			s.fail(w, r, errBusy)
+			return
+		}
+		defer s.slots.release()
 		ctx, cancel := context.WithTimeout(auth.NewContext(r.Context(), p, raw), s.opts.RequestTimeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))

@@ -20,9 +20,6 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("GET "+prefix+"/ping/ping", s.handlePing())
 		mux.Handle("GET "+prefix+"/health/ready", s.handleReady())
 	}
-	if s.opts.Metrics != nil {
-		mux.Handle("GET /metrics", s.opts.Metrics)
-	}
 	if s.opts.Sandbox {
 		mux.Handle("POST /test-support/individuals", s.handleCreateIndividual())
 		mux.Handle("POST /test-support/agents", s.handleCreateAgent())

@@ -42,9 +42,25 @@ type Options struct {
 	// RequestTimeout bounds the work of one API request (fetching and
 	// evaluating the calculation); default 30s.
 	RequestTimeout time.Duration
-	// Metrics serves GET /metrics (Prometheus text); nil for none.
-	Metrics http.Handler
+	// MaxCalculationBytes is the largest calculation test support stores;
+	// default report.DefaultMaxCalculationBytes.
+	MaxCalculationBytes int
+	// RateLimit is how many API requests a second one token subject may
+	// make, with bursts of RateBurst (default 10); 0 is no limit.
+	RateLimit float64
+	RateBurst int
+	// MaxInFlight bounds the API requests served at once (default 32); one
+	// more waits up to QueueWait (default 1s) for a slot, then gets 503.
+	MaxInFlight int
+	QueueWait   time.Duration
 }
+
+// Caps on what a client may send. Real paths are under 200 bytes; headers
+// are a bearer token and some twenty fraud prevention headers.
+const (
+	MaxURIBytes    = 2 << 10
+	MaxHeaderBytes = 32 << 10
+)
 
 // Server serves the API.
 type Server struct {
@@ -52,6 +68,8 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	handler http.Handler
+	rate    *rateLimiter // nil: no rate limit
+	slots   *slots
 }
 
 // New returns a Server, checking that it has what it needs.
@@ -74,10 +92,26 @@ func New(opts Options) (*Server, error) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 30 * time.Second
 	}
+	if opts.MaxCalculationBytes <= 0 {
+		opts.MaxCalculationBytes = report.DefaultMaxCalculationBytes
+	}
+	if opts.RateBurst <= 0 {
+		opts.RateBurst = 10
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 32
+	}
+	if opts.QueueWait <= 0 {
+		opts.QueueWait = time.Second
+	}
 	if opts.APIStatus == "" {
 		opts.APIStatus = "BETA"
 	}
 	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now}
+	s.slots = &slots{ch: make(chan struct{}, opts.MaxInFlight), wait: opts.QueueWait}
+	if opts.RateLimit > 0 {
+		s.rate = newRateLimiter(opts.RateLimit, opts.RateBurst, maxRateKeys)
+	}
 	s.handler = s.base(s.fallback(s.routes()))
 	return s, nil
 }
@@ -94,17 +128,23 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) 
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	return serve(ctx, srv, ln, grace, s.log)
+}
+
+// serve runs srv on ln until ctx is done, then shuts it down gracefully.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.InfoContext(ctx, "listening", slog.String("addr", ln.Addr().String()))
+	log.InfoContext(ctx, "listening", slog.String("addr", ln.Addr().String()))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down", logging.Duration("grace", grace))
+	log.Info("shutting down", slog.String("addr", ln.Addr().String()), logging.Duration("grace", grace))
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

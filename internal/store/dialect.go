@@ -15,7 +15,7 @@ type dialect struct {
 	driver     string // database/sql driver name
 	rebind     func(query string) string
 	dataSource string
-	path       string // SQLite's file
+	path       string // the SQLite file
 }
 
 var dollarParam = regexp.MustCompile(`\$([0-9]+)`)

@@ -142,6 +142,11 @@ func open(ctx context.Context, dsn string, mustExist bool) (*DB, error) {
 		// Even if the file vanished since, SQLite must not create it.
 		d.dataSource += "&mode=rw"
 	}
+	if d.path != "" {
+		if err := prepareSQLite(d.path); err != nil {
+			return nil, err
+		}
+	}
 	sqlDB, err := sql.Open(d.driver, d.dataSource)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.name, err)
@@ -158,6 +163,7 @@ func open(ctx context.Context, dsn string, mustExist bool) (*DB, error) {
 			return nil, fmt.Errorf("%w: the PostgreSQL database has no assist tables (assist serve creates them)", ErrNoDatabase)
 		}
 	}
+	db.limitPool()
 	if err := db.WithMigrationLock(ctx, func() error { return db.migrate(ctx) }); err != nil {
 		sqlDB.Close()
 		return nil, err

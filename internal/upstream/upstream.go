@@ -28,9 +28,6 @@ import (
 // DefaultAccept is the version of the Individual Calculations API asked for.
 const DefaultAccept = "application/vnd.hmrc.8.0+json"
 
-// maxBody bounds the size of a calculation (the largest known is ~40 kB).
-const maxBody = 8 << 20
-
 // errRetryable marks an attempt worth repeating.
 var errRetryable = errors.New("upstream: retryable")
 
@@ -45,6 +42,10 @@ type Client struct {
 	Accept string
 	// Backoff returns the wait before retry n (1, 2, ...).
 	Backoff func(n int) time.Duration
+	// MaxBytes is the largest calculation read (default
+	// report.DefaultMaxCalculationBytes); a larger one is
+	// report.ErrCalculationTooLarge, and no more of it is read.
+	MaxBytes int
 }
 
 var _ report.CalculationSource = (*Client)(nil)
@@ -59,13 +60,14 @@ func New(baseURL string, timeout time.Duration, retries int, log *slog.Logger) (
 		return nil, errors.New("upstream: needs a positive timeout, retries >= 0 and a logger")
 	}
 	return &Client{
-		base:    u,
-		http:    &http.Client{},
-		timeout: timeout,
-		retries: retries,
-		log:     log,
-		Accept:  DefaultAccept,
-		Backoff: DefaultBackoff,
+		base:     u,
+		http:     &http.Client{},
+		timeout:  timeout,
+		retries:  retries,
+		log:      log,
+		Accept:   DefaultAccept,
+		Backoff:  DefaultBackoff,
+		MaxBytes: report.DefaultMaxCalculationBytes,
 	}, nil
 }
 
@@ -130,14 +132,14 @@ func (c *Client) attempt(ctx context.Context, u string) ([]byte, error) {
 		return nil, fmt.Errorf("upstream: %w: %v", errRetryable, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.MaxBytes)+1))
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		if err != nil {
 			return nil, fmt.Errorf("upstream: %w: read body: %v", errRetryable, err)
 		}
-		if len(body) > maxBody {
-			return nil, fmt.Errorf("upstream: calculation larger than %d bytes", maxBody)
+		if len(body) > c.MaxBytes {
+			return nil, fmt.Errorf("upstream: calculation larger than %d bytes: %w", c.MaxBytes, report.ErrCalculationTooLarge)
 		}
 		return body, nil
 	case resp.StatusCode == http.StatusNotFound:

@@ -135,3 +135,23 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A calculation over the cap is refused as too large, not read in full and
+// not retried.
+func TestCalculationTooLarge(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Write(make([]byte, 4<<10))
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, srv.URL, 2)
+	c.MaxBytes = 1 << 10
+	if _, err := c.Calculation(context.Background(), "TC663795B", "2025-26", "f2fb30e5-4ab6-4a29-b3c1-c7264259ff1c"); !errors.Is(err, report.ErrCalculationTooLarge) {
+		t.Errorf("Calculation(4 KiB body, 1 KiB cap) = %v, want ErrCalculationTooLarge", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("upstream called %d times, want 1 (no retry)", n)
+	}
+}
