@@ -23,6 +23,7 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
@@ -152,6 +153,10 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	}
 	if !ho.production {
 		opts.Issuer = issuer
+		if opts.OAuth, err = oauth.New(db, issuer, log); err != nil {
+			tb.Fatal(err)
+		}
+		opts.OAuth.Now = clock
 	}
 	srv, err := server.New(opts)
 	if err != nil {
@@ -310,12 +315,16 @@ type individual struct {
 	MTDITID     string `json:"mtdItId"`
 	AccessToken string `json:"accessToken"`
 	ExpiresIn   int    `json:"expiresIn"`
+	UserID      string `json:"userId"`
+	Password    string `json:"password"`
 }
 
 type agent struct {
 	ARN         string `json:"arn"`
 	AccessToken string `json:"accessToken"`
 	ExpiresIn   int    `json:"expiresIn"`
+	UserID      string `json:"userId"`
+	Password    string `json:"password"`
 }
 
 func (h *harness) newIndividual(body string) individual {
