@@ -156,7 +156,8 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		if opts.OAuth, err = oauth.New(db, issuer, log); err != nil {
 			tb.Fatal(err)
 		}
-		opts.OAuth.Now = clock
+		// The OAuth server keeps the real clock: the store compares its
+		// expiries with its own, real, clock.
 	}
 	srv, err := server.New(opts)
 	if err != nil {
