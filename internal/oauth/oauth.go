@@ -6,7 +6,8 @@
 // client credentials grant (RFC 6749). Tokens are signed by the sandbox's
 // auth.Issuer, so the API accepts them as it accepts the test-support ones.
 //
-// service.go-level logic lives here; handler.go is the HTTP edge, where
+// oauth.go registers applications and users, authorize.go runs the browser
+// steps, token.go the token endpoint; handler.go is the HTTP edge, where
 // errors become RFC 6749 answers or error pages.
 package oauth
 
@@ -96,7 +97,8 @@ type Service struct {
 	issuer *auth.Issuer
 	log    *slog.Logger
 	pages  *template.Template
-	// Now is the clock; default time.Now.
+	// Now is the clock of the expiries it sets; default time.Now. The
+	// store compares them with its own clock, so the two must agree.
 	Now func() time.Time
 	// PasswordCost is the bcrypt cost of stored passwords.
 	PasswordCost int
