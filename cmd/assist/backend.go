@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/logging"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/record"
@@ -17,9 +18,9 @@ import (
 	"github.com/open-assist/assist/internal/store"
 )
 
-// newLogger is the JSON logger serve and worker write to standard error.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(server.NewLogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+// newLogger is the logger serve and worker write to standard error.
+func newLogger(w io.Writer, level slog.Level, format config.LogFormat) *slog.Logger {
+	return slog.New(server.NewLogHandler(logging.NewHandler(w, level, string(format))))
 }
 
 // openBackend opens the store and its outbox, migrating both (one replica at
@@ -27,7 +28,17 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 // acknowledgement in the same transaction. workers overrides cfg.Workers
 // when not negative.
 func openBackend(ctx context.Context, cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
-	db, err := store.Open(ctx, cfg.DB)
+	return openBackendWith(ctx, store.Open, cfg, workers, log)
+}
+
+// openExistingBackend is openBackend for the commands that must not create
+// a database (worker, outbox): a mistyped --db is an error, not a new file.
+func openExistingBackend(ctx context.Context, cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
+	return openBackendWith(ctx, store.OpenExisting, cfg, workers, log)
+}
+
+func openBackendWith(ctx context.Context, open func(context.Context, string) (*store.DB, error), cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
+	db, err := open(ctx, cfg.DB)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/rules"
 	rulefiles "github.com/open-assist/assist/rules"
 )
@@ -30,12 +30,11 @@ func loadCatalogue(dir string) (*rules.Catalogue, error) {
 
 // runExplain prints the guidance for one calculation as JSON.
 func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := config.NewFlagSet("explain", "explain [--lang en|cy] [--rules DIR] FILE|-")
 	lang := fl.String("lang", "en", "language of the guidance: en or cy")
 	dir := fl.String("rules", "", "rule catalogue directory (default: the built-in one)")
-	if err := fl.Parse(args); err != nil {
-		return exitUsage
+	if err := config.Parse(fl, args, stdout, stderr); err != nil {
+		return parseExit(err, stderr, "assist explain")
 	}
 	if fl.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: assist explain [--lang en|cy] [--rules DIR] FILE|-")
@@ -85,17 +84,27 @@ func runExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 // runRules is `assist rules check|test|list [--long] [--rules DIR] [DIR]`.
 func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const rulesUsage = "usage: assist rules check|test|list [--long] [--rules DIR] [DIR]"
+	if len(args) == 1 && isHelp(args[0]) {
+		fmt.Fprintln(stdout, rulesUsage)
+		return exitOK
+	}
 	if len(args) < 1 || (args[0] != "check" && args[0] != "test" && args[0] != "list") {
 		fmt.Fprintln(stderr, rulesUsage)
 		return exitUsage
 	}
 	cmd := args[0]
-	fl := flag.NewFlagSet("rules "+cmd, flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	synopsis := "rules " + cmd + " [--rules DIR] [DIR]"
+	if cmd == "list" {
+		synopsis = "rules list [--long] [--rules DIR] [DIR]"
+	}
+	fl := config.NewFlagSet("rules "+cmd, synopsis)
 	dir := fl.String("rules", "", "rule catalogue directory (default: the built-in one)")
-	long := fl.Bool("long", false, "list: also each rule's references and description")
-	if err := fl.Parse(args[1:]); err != nil {
-		return exitUsage
+	long := new(bool)
+	if cmd == "list" {
+		fl.BoolVar(long, "long", false, "also each rule's references")
+	}
+	if err := config.Parse(fl, args[1:], stdout, stderr); err != nil {
+		return parseExit(err, stderr, "assist rules "+cmd)
 	}
 	switch {
 	case fl.NArg() > 1 || (fl.NArg() == 1 && *dir != ""):

@@ -196,7 +196,7 @@ func TestRulesList(t *testing.T) {
 	if refs == 0 || refs != want {
 		t.Errorf("rules list --long shows %d references, want all %d", refs, want)
 	}
-	if code, _, errOut := runArgs(t, "", "rules", "check", "--long"); code != exitUsage || !strings.Contains(errOut, "--long goes with list") {
+	if code, _, errOut := runArgs(t, "", "rules", "check", "--long"); code != exitUsage || !strings.Contains(errOut, "-long") {
 		t.Errorf("rules check --long = %d, %q; want a usage error", code, errOut)
 	}
 }

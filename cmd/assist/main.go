@@ -29,15 +29,20 @@ const (
 
 const usage = `usage:
   assist serve [flags]                         run the Self Assessment Assist API
-  assist worker [flags]                        deliver queued NRS records and events (serve's flags)
+  assist worker [flags]                        deliver queued NRS records and events
   assist outbox list [--dead] [--db DSN]       records waiting to be delivered, or dead-lettered
   assist outbox retry [--db DSN] ID...         revive dead-lettered records
+  assist agents authorise|revoke|list [flags]  which agents may act for which clients
+                                               (production; see assist agents --help)
+  assist version                               module version, VCS revision, rule set version
   assist explain [--lang en|cy] [--rules DIR] FILE|-
                                                print the guidance for one calculation
   assist rules check [--rules DIR]             compile and lint a rule catalogue
   assist rules test [--rules DIR]              run every rule's own cases
   assist rules list [--long] [--rules DIR]     one line per rule: id, severity, priority,
                                                tax years, version (--long: references)
+
+Every command prints its flags with --help.
 `
 
 // run is the whole program behind main, with its surroundings passed in so
@@ -55,11 +60,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitOK
 	case "worker":
-		if err := runWorker(ctx, args[1:], stderr, getenv); err != nil {
+		if err := runWorker(ctx, args[1:], stdout, stderr, getenv); err != nil {
 			fmt.Fprintf(stderr, "assist worker: %v\n", err)
 			return exitFail
 		}
 		return exitOK
+	case "agents":
+		return runAgents(ctx, args[1:], stdout, stderr, getenv)
+	case "version", "--version", "-version":
+		return runVersion(stdout, stderr)
 	case "outbox":
 		return runOutbox(ctx, args[1:], stdout, stderr, getenv)
 	case "explain":

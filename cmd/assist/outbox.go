@@ -18,8 +18,8 @@ import (
 
 // runWorker delivers queued records without serving HTTP, until ctx ends. It
 // takes the same flags as serve; any number may run beside the servers.
-func runWorker(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
-	cfg, err := config.Load(args, getenv, stderr)
+func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := config.LoadFor("worker", args, getenv, stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -29,8 +29,8 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer, getenv func
 	if cfg.Workers == 0 {
 		return errors.New("--workers is 0: a worker would deliver nothing")
 	}
-	log := newLogger(stderr, cfg.LogLevel)
-	db, out, err := openBackend(ctx, cfg, -1, log)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	db, out, err := openExistingBackend(ctx, cfg, -1, log)
 	if err != nil {
 		return err
 	}
@@ -52,29 +52,35 @@ const outboxUsage = `usage:
 
 // runOutbox is the operator's view of the outbox.
 func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 1 && isHelp(args[0]) {
+		fmt.Fprint(stdout, outboxUsage)
+		return exitOK
+	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "retry") {
 		fmt.Fprint(stderr, outboxUsage)
 		return exitUsage
 	}
-	fl := flag.NewFlagSet("outbox "+args[0], flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	dsn := fl.String("db", "", "database (default $ASSIST_DB, else sqlite:assist.db)")
-	dead := fl.Bool("dead", false, "list dead-lettered records")
-	limit := fl.Int("limit", 100, "list at most this many")
-	if err := fl.Parse(args[1:]); err != nil {
-		return exitUsage
+	synopsis := "outbox list [--dead] [--limit N] [--db DSN]"
+	if args[0] == "retry" {
+		synopsis = "outbox retry [--db DSN] ID..."
 	}
-	var cfgArgs []string
-	if *dsn != "" {
-		cfgArgs = []string{"--db", *dsn}
+	fl := config.NewFlagSet("outbox "+args[0], synopsis)
+	dsn := dbFlag(fl)
+	dead, limit := new(bool), new(int)
+	if args[0] == "list" {
+		fl.BoolVar(dead, "dead", false, "list dead-lettered records")
+		fl.IntVar(limit, "limit", 100, "list at most this many")
 	}
-	cfg, err := config.Load(cfgArgs, getenv, stderr)
+	if err := config.Parse(fl, args[1:], stdout, stderr); err != nil {
+		return parseExit(err, stderr, "assist outbox")
+	}
+	cfg, err := config.Load(dbArgs(*dsn), getenv, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "assist outbox: configuration: %v\n", err)
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, out, err := openBackend(ctx, cfg, 0, log)
+	db, out, err := openExistingBackend(ctx, cfg, 0, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "assist outbox: %v\n", err)
 		return exitFail
@@ -129,4 +135,37 @@ func printJobs(w io.Writer, jobs []outbox.Job) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d records\n", len(jobs))
+}
+
+// dbFlag adds --db, whose default is $ASSIST_DB, else sqlite:assist.db.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", "", "database: sqlite:PATH or postgres://... (default $ASSIST_DB, else sqlite:assist.db)")
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
+// parseExit turns a flag parsing error into an exit status: 0 after help,
+// 2 (with the error) otherwise.
+func parseExit(err error, stderr io.Writer, prefix string) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
+	return exitUsage
+}
+
+// dbArgs passes a --db given to an operator's command on to config.Load,
+// which otherwise takes $ASSIST_DB.
+func dbArgs(dsn string) []string {
+	if dsn == "" {
+		return nil
+	}
+	return []string{"--db", dsn}
 }

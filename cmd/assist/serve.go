@@ -32,14 +32,14 @@ const signingKeyID = "sandbox-token-signing"
 // runServe runs the Self Assessment Assist API until ctx is done (SIGINT or
 // SIGTERM), then finishes the requests in flight.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	cfg, err := config.Load(args, getenv, stderr)
+	cfg, err := config.LoadFor("serve", args, getenv, stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 
 	var catalogueFS fs.FS = rulefiles.FS
 	if cfg.Rules != "" {

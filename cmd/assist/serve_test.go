@@ -95,8 +95,8 @@ func TestServe(t *testing.T) {
 	if strings.Contains(out, tok) {
 		t.Errorf("logs contain the token")
 	}
-	if !strings.Contains(out, `"msg":"request"`) || !strings.Contains(out, `"correlation_id"`) {
-		t.Errorf("logs lack request lines with correlation ids:\n%s", out)
+	if !strings.Contains(out, `"msg":"request"`) || !strings.Contains(out, `"correlation_id"`) || !strings.Contains(out, `"duration_ms":`) {
+		t.Errorf("logs lack request lines with correlation ids and duration_ms:\n%s", out)
 	}
 
 	// The signing key survives a restart: the same token still verifies.

@@ -32,6 +32,17 @@ const (
 	EndpointAcknowledge = "acknowledge"
 )
 
+// LogFormat is how logs are written: LogText, LogJSON, or LogAuto (text
+// when standard error is a terminal, JSON otherwise).
+type LogFormat string
+
+// Log formats.
+const (
+	LogAuto LogFormat = ""
+	LogText LogFormat = "text"
+	LogJSON LogFormat = "json"
+)
+
 // Config is the whole configuration of the service.
 type Config struct {
 	Addr  string // listen address
@@ -62,6 +73,7 @@ type Config struct {
 
 	APIStatus       string // version status in the API definition
 	LogLevel        slog.Level
+	LogFormat       LogFormat
 	ShutdownTimeout time.Duration
 
 	// NRSURL is where non-repudiation submissions are posted, with
@@ -100,6 +112,7 @@ var Env = map[string]string{
 	"supporting-agents": "ASSIST_SUPPORTING_AGENTS",
 	"api-status":        "ASSIST_API_STATUS",
 	"log-level":         "ASSIST_LOG_LEVEL",
+	"log-format":        "ASSIST_LOG_FORMAT",
 	"shutdown-timeout":  "ASSIST_SHUTDOWN_TIMEOUT",
 
 	"nrs-url":                "ASSIST_NRS_URL",
@@ -115,88 +128,135 @@ var Env = map[string]string{
 	"delivery-poll-interval": "ASSIST_DELIVERY_POLL_INTERVAL",
 }
 
-// Load parses args (after "serve") with defaults from getenv, and validates
-// the result, reporting every problem at once.
+// Load parses the flags of "assist serve" (args) with defaults from getenv,
+// and validates the result, reporting every problem at once.
 func Load(args []string, getenv func(string) string, output io.Writer) (*Config, error) {
+	return LoadFor("serve", args, getenv, output, output)
+}
+
+// serveOnly names the flags that only serve reads: worker accepts them but
+// its help leaves them out.
+var serveOnly = map[string]bool{
+	"addr": true, "mode": true, "rules": true, "max-messages": true,
+	"upstream-url": true, "upstream-timeout": true, "upstream-retries": true,
+	"token-issuer": true, "token-audience": true, "jwks": true, "token-ttl": true,
+	"supporting-agents": true, "api-status": true, "shutdown-timeout": true,
+}
+
+// LoadFor is Load for command cmd ("serve" or "worker"): help (-h, --help)
+// goes to stdout and returns flag.ErrHelp, errors to stderr.
+func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) (*Config, error) {
 	def := func(name, fallback string) string {
 		if v := getenv(Env[name]); v != "" {
 			return v
 		}
 		return fallback
 	}
-	fs := flag.NewFlagSet("assist serve", flag.ContinueOnError)
-	fs.SetOutput(output)
+	var errs []error
+	fs := flag.NewFlagSet("assist "+cmd, flag.ContinueOnError)
+	// Typed flags, so that help shows "duration" or "int"; a default from
+	// the environment that does not parse is reported and left at fallback.
+	durationVar := func(p *time.Duration, name string, fallback time.Duration, usage string) {
+		d := fallback
+		if v := getenv(Env[name]); v != "" {
+			var err error
+			if d, err = time.ParseDuration(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration", Env[name], v))
+				d = fallback
+			}
+		}
+		fs.DurationVar(p, name, d, usage)
+	}
+	intVar := func(p *int, name string, fallback int, usage string) {
+		n := fallback
+		if v := getenv(Env[name]); v != "" {
+			var err error
+			if n, err = strconv.Atoi(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a number", Env[name], v))
+				n = fallback
+			}
+		}
+		fs.IntVar(p, name, n, usage)
+	}
 	var (
-		c                                              Config
-		timeout, retries, ttl, agents, level, shutdown string
+		c                     Config
+		agents, level, format string
 	)
 	fs.StringVar(&c.Addr, "addr", def("addr", ":8342"), "listen address (ASSIST_ADDR)")
-	fs.StringVar(&c.DB, "db", def("db", "sqlite:assist.db"), "database (ASSIST_DB)")
+	fs.StringVar(&c.DB, "db", def("db", "sqlite:assist.db"), "database: sqlite:PATH or postgres://... (ASSIST_DB)")
 	fs.StringVar(&c.Mode, "mode", def("mode", Sandbox), "sandbox or production (ASSIST_MODE)")
 	fs.StringVar(&c.Rules, "rules", def("rules", ""), "rule catalogue directory; default built in (ASSIST_RULES)")
-	var maxMessages string
-	fs.StringVar(&maxMessages, "max-messages", def("max-messages", "5"), "most messages a report shows, as HMRC's service does (ASSIST_MAX_MESSAGES)")
+	intVar(&c.MaxMessages, "max-messages", 5, "most messages a report shows, as HMRC's service does (ASSIST_MAX_MESSAGES)")
 	fs.StringVar(&c.UpstreamURL, "upstream-url", def("upstream-url", ""), "Individual Calculations API base URL, production mode (ASSIST_UPSTREAM_URL)")
-	fs.StringVar(&timeout, "upstream-timeout", def("upstream-timeout", "10s"), "timeout of one upstream attempt (ASSIST_UPSTREAM_TIMEOUT)")
-	fs.StringVar(&retries, "upstream-retries", def("upstream-retries", "2"), "retries after an upstream 5xx (ASSIST_UPSTREAM_RETRIES)")
+	durationVar(&c.UpstreamTimeout, "upstream-timeout", 10*time.Second, "timeout of one upstream attempt (ASSIST_UPSTREAM_TIMEOUT)")
+	intVar(&c.UpstreamRetries, "upstream-retries", 2, "retries after an upstream 5xx (ASSIST_UPSTREAM_RETRIES)")
 	fs.StringVar(&c.TokenIssuer, "token-issuer", def("token-issuer", "assist-sandbox"), "token issuer (ASSIST_TOKEN_ISSUER)")
 	fs.StringVar(&c.TokenAudience, "token-audience", def("token-audience", "self-assessment-assist"), "token audience (ASSIST_TOKEN_AUDIENCE)")
 	fs.StringVar(&c.JWKSFile, "jwks", def("jwks", ""), "JWKS file of an external token issuer (ASSIST_JWKS)")
-	fs.StringVar(&ttl, "token-ttl", def("token-ttl", "4h"), "lifetime of sandbox tokens (ASSIST_TOKEN_TTL)")
+	durationVar(&c.TokenTTL, "token-ttl", 4*time.Hour, "lifetime of sandbox tokens (ASSIST_TOKEN_TTL)")
 	fs.StringVar(&agents, "supporting-agents", def("supporting-agents", ""), "endpoints open to supporting agents: produce,acknowledge (ASSIST_SUPPORTING_AGENTS)")
 	fs.StringVar(&c.APIStatus, "api-status", def("api-status", "BETA"), "status of version 1.0 in the API definition (ASSIST_API_STATUS)")
 	fs.StringVar(&level, "log-level", def("log-level", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
-	fs.StringVar(&shutdown, "shutdown-timeout", def("shutdown-timeout", "30s"), "time given to requests in flight on SIGTERM (ASSIST_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&format, "log-format", def("log-format", ""), "text or json; default text when standard error is a terminal, else json (ASSIST_LOG_FORMAT)")
+	durationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time given to requests in flight on SIGTERM (ASSIST_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.NRSURL, "nrs-url", def("nrs-url", ""), "URL non-repudiation submissions are posted to; empty: off (ASSIST_NRS_URL)")
 	fs.StringVar(&c.NRSAPIKey, "nrs-api-key", def("nrs-api-key", ""), "X-API-Key for the NRS (ASSIST_NRS_API_KEY)")
 	fs.StringVar(&c.EventsURL, "events-url", def("events-url", ""), "URL interaction events are posted to; empty: off (ASSIST_EVENTS_URL)")
-	var workers, maxAttempts, maxAge, backoff, backoffCap, jobTimeout, rescue, poll string
-	fs.StringVar(&workers, "workers", def("workers", "4"), "deliveries this process makes at once; 0: queue only (ASSIST_WORKERS)")
-	fs.StringVar(&maxAttempts, "delivery-max-attempts", def("delivery-max-attempts", "0"), "attempts before a record is dead-lettered; 0: as many as fit in --delivery-max-age (ASSIST_DELIVERY_MAX_ATTEMPTS)")
-	fs.StringVar(&maxAge, "delivery-max-age", def("delivery-max-age", "24h"), "how long a record is tried for when --delivery-max-attempts is 0 (ASSIST_DELIVERY_MAX_AGE)")
-	fs.StringVar(&backoff, "delivery-backoff", def("delivery-backoff", "1s"), "first wait between attempts, doubled each time (ASSIST_DELIVERY_BACKOFF)")
-	fs.StringVar(&backoffCap, "delivery-backoff-cap", def("delivery-backoff-cap", "10m"), "longest wait between attempts (ASSIST_DELIVERY_BACKOFF_CAP)")
-	fs.StringVar(&jobTimeout, "delivery-timeout", def("delivery-timeout", "1m"), "time allowed for one attempt (ASSIST_DELIVERY_TIMEOUT)")
-	fs.StringVar(&rescue, "delivery-rescue-after", def("delivery-rescue-after", "5m"), "a record whose worker died is retried after this (ASSIST_DELIVERY_RESCUE_AFTER)")
-	fs.StringVar(&poll, "delivery-poll-interval", def("delivery-poll-interval", "1s"), "how often idle workers look for due records (ASSIST_DELIVERY_POLL_INTERVAL)")
-	if err := fs.Parse(args); err != nil {
+	intVar(&c.Workers, "workers", 4, "deliveries this process makes at once; 0: queue only (ASSIST_WORKERS)")
+	intVar(&c.DeliveryMaxAttempts, "delivery-max-attempts", 0, "attempts before a record is dead-lettered; 0: as many as fit in --delivery-max-age (ASSIST_DELIVERY_MAX_ATTEMPTS)")
+	durationVar(&c.DeliveryMaxAge, "delivery-max-age", 24*time.Hour, "how long a record is tried for when --delivery-max-attempts is 0 (ASSIST_DELIVERY_MAX_AGE)")
+	durationVar(&c.DeliveryBackoff, "delivery-backoff", time.Second, "first wait between attempts, doubled each time (ASSIST_DELIVERY_BACKOFF)")
+	durationVar(&c.DeliveryBackoffCap, "delivery-backoff-cap", 10*time.Minute, "longest wait between attempts (ASSIST_DELIVERY_BACKOFF_CAP)")
+	durationVar(&c.DeliveryTimeout, "delivery-timeout", time.Minute, "time allowed for one attempt (ASSIST_DELIVERY_TIMEOUT)")
+	durationVar(&c.DeliveryRescueAfter, "delivery-rescue-after", 5*time.Minute, "a record whose worker died is retried after this (ASSIST_DELIVERY_RESCUE_AFTER)")
+	durationVar(&c.DeliveryPollInterval, "delivery-poll-interval", time.Second, "how often idle workers look for due records (ASSIST_DELIVERY_POLL_INTERVAL)")
+
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: assist %s [flags]\n\nEach flag's default comes from the environment variable in brackets.\n\nflags:\n", cmd)
+		shown := fs
+		if cmd != "serve" {
+			// Only the flags this command uses; it still accepts the
+			// others, so that one command line can start both.
+			shown = flag.NewFlagSet(cmd, flag.ContinueOnError)
+			shown.SetOutput(fs.Output())
+			fs.VisitAll(func(f *flag.Flag) {
+				if !serveOnly[f.Name] {
+					shown.Var(f.Value, f.Name, f.Usage)
+					shown.Lookup(f.Name).DefValue = f.DefValue
+				}
+			})
+		}
+		shown.PrintDefaults()
+	}
+	if err := Parse(fs, args, stdout, stderr); err != nil {
 		return nil, err
 	}
-	var errs []error
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
-	duration := func(name, s string) time.Duration {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("--%s: %q is not a positive duration", name, s))
+	positive := func(name string, d time.Duration) {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("--%s: %s is not a positive duration", name, d))
 		}
-		return d
 	}
-	c.UpstreamTimeout = duration("upstream-timeout", timeout)
-	c.TokenTTL = duration("token-ttl", ttl)
-	c.ShutdownTimeout = duration("shutdown-timeout", shutdown)
-	c.DeliveryMaxAge = duration("delivery-max-age", maxAge)
-	c.DeliveryBackoff = duration("delivery-backoff", backoff)
-	c.DeliveryBackoffCap = duration("delivery-backoff-cap", backoffCap)
-	c.DeliveryTimeout = duration("delivery-timeout", jobTimeout)
-	c.DeliveryRescueAfter = duration("delivery-rescue-after", rescue)
-	c.DeliveryPollInterval = duration("delivery-poll-interval", poll)
-	count := func(name, s string, max int) int {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > max {
-			errs = append(errs, fmt.Errorf("--%s: %q is not a number from 0 to %d", name, s, max))
+	positive("upstream-timeout", c.UpstreamTimeout)
+	positive("token-ttl", c.TokenTTL)
+	positive("shutdown-timeout", c.ShutdownTimeout)
+	positive("delivery-max-age", c.DeliveryMaxAge)
+	positive("delivery-backoff", c.DeliveryBackoff)
+	positive("delivery-backoff-cap", c.DeliveryBackoffCap)
+	positive("delivery-timeout", c.DeliveryTimeout)
+	positive("delivery-rescue-after", c.DeliveryRescueAfter)
+	positive("delivery-poll-interval", c.DeliveryPollInterval)
+	count := func(name string, n, max int) {
+		if n < 0 || n > max {
+			errs = append(errs, fmt.Errorf("--%s: %d is not a number from 0 to %d", name, n, max))
 		}
-		return n
 	}
-	c.Workers = count("workers", workers, 1000)
-	c.MaxMessages = count("max-messages", maxMessages, MaxMessagesLimit)
-	c.DeliveryMaxAttempts = count("delivery-max-attempts", maxAttempts, 100000)
-	n, err := strconv.Atoi(retries)
-	if err != nil || n < 0 || n > 10 {
-		errs = append(errs, fmt.Errorf("--upstream-retries: %q is not a number from 0 to 10", retries))
-	}
-	c.UpstreamRetries = n
+	count("workers", c.Workers, 1000)
+	count("max-messages", c.MaxMessages, MaxMessagesLimit)
+	count("delivery-max-attempts", c.DeliveryMaxAttempts, 100000)
+	count("upstream-retries", c.UpstreamRetries, 10)
 	c.SupportingAgents = map[string]bool{}
 	for _, e := range strings.Split(agents, ",") {
 		switch e = strings.TrimSpace(e); e {
@@ -209,6 +269,11 @@ func Load(args []string, getenv func(string) string, output io.Writer) (*Config,
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level))
+	}
+	switch c.LogFormat = LogFormat(format); c.LogFormat {
+	case LogAuto, LogText, LogJSON:
+	default:
+		errs = append(errs, fmt.Errorf("--log-format: %q is neither text nor json", format))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, errors.Join(err, c.Validate())

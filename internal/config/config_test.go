@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -65,5 +67,40 @@ func TestProductionNeedsUpstream(t *testing.T) {
 	}
 	if _, err := Load([]string{"--mode", "production", "--upstream-url", "localhost:80"}, env(nil), io.Discard); err == nil {
 		t.Errorf("Load(upstream without scheme) = nil error")
+	}
+}
+
+func TestLoadTypedEnvAndLogFormat(t *testing.T) {
+	t.Parallel()
+	_, err := Load(nil, env(map[string]string{"ASSIST_WORKERS": "many", "ASSIST_DELIVERY_TIMEOUT": "soon", "ASSIST_LOG_FORMAT": "xml"}), io.Discard)
+	for _, want := range []string{"ASSIST_WORKERS", "ASSIST_DELIVERY_TIMEOUT", "--log-format"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(bad environment) = %v, want an error naming %s", err, want)
+		}
+	}
+	c, err := Load([]string{"--log-format", "json", "--workers", "7", "--delivery-timeout", "90s"}, env(map[string]string{"ASSIST_LOG_FORMAT": "text"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogFormat != LogJSON || c.Workers != 7 || c.DeliveryTimeout != 90*time.Second {
+		t.Errorf("Load() = format %q workers %d timeout %s", c.LogFormat, c.Workers, c.DeliveryTimeout)
+	}
+	if c, _ := Load(nil, env(nil), io.Discard); c.LogFormat != LogAuto {
+		t.Errorf("default --log-format = %q, want auto (empty)", c.LogFormat)
+	}
+}
+
+func TestLoadForHelp(t *testing.T) {
+	t.Parallel()
+	var out, errOut strings.Builder
+	if _, err := LoadFor("worker", []string{"--workers", "2", "--help"}, env(nil), &out, &errOut); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("LoadFor(worker --help) = %v, want flag.ErrHelp", err)
+	}
+	if errOut.Len() != 0 || !strings.Contains(out.String(), "-workers int") || !strings.Contains(out.String(), "(default 4)") || strings.Contains(out.String(), "-addr") {
+		t.Errorf("worker help: stdout %q, stderr %q", out.String(), errOut.String())
+	}
+	// Worker still accepts serve's flags, so one command line starts both.
+	if c, err := LoadFor("worker", []string{"--addr", ":1", "--workers", "2"}, env(nil), io.Discard, io.Discard); err != nil || c.Workers != 2 {
+		t.Errorf("LoadFor(worker --addr) = %+v, %v", c, err)
 	}
 }

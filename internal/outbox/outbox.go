@@ -36,6 +36,7 @@ import (
 
 	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/logging"
 	"github.com/open-assist/assist/internal/nrs"
 )
 
@@ -292,7 +293,7 @@ func (o *Outbox) outcome(ctx context.Context, job *rivertype.JobRow, err error) 
 	// wait, while the job is within its time.
 	if errors.As(err, &de) && de.RetryAfter > 0 && time.Since(job.CreatedAt) < o.cfg.MaxAge {
 		if wait := min(de.RetryAfter, o.cfg.BackoffCap); wait > o.backoff.max(job.Attempt) {
-			o.log.WarnContext(ctx, "delivery failed, retrying when asked", append(attrs, slog.Duration("retry_after", wait))...)
+			o.log.WarnContext(ctx, "delivery failed, retrying when asked", append(attrs, logging.Duration("retry_after", wait))...)
 			return river.JobSnooze(wait)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/logging"
 )
 
 type requestIDKey struct{}
@@ -78,7 +79,7 @@ func (s *Server) base(next http.Handler) http.Handler {
 				slog.String("route", route),
 				slog.Int("status", sw.status),
 				slog.Int("bytes", sw.size),
-				slog.Duration("duration", time.Since(start)))
+				logging.Duration("duration", time.Since(start)))
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/logging"
 	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
@@ -110,7 +111,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, grace time.Duration) 
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down", slog.Duration("grace", grace))
+	s.log.Info("shutting down", logging.Duration("grace", grace))
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

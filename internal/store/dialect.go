@@ -15,6 +15,7 @@ type dialect struct {
 	driver     string // database/sql driver name
 	rebind     func(query string) string
 	dataSource string
+	path       string // SQLite's file
 }
 
 var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
@@ -43,6 +44,7 @@ func parseDSN(dsn string) (dialect, error) {
 			// acknowledgement must never be lost.
 			dataSource: "file:" + (&url.URL{Path: path}).EscapedPath() +
 				"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate",
+			path: path,
 		}, nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		if _, err := url.Parse(dsn); err != nil {

@@ -160,13 +160,3 @@ func TestOAuth(t *testing.T) {
 		}
 	})
 }
-
-// migrationCount is the number of migrations a dialect has.
-func migrationCount(tb testing.TB, dialect string) int {
-	tb.Helper()
-	entries, err := migrations.ReadDir("migrations/" + dialect)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return len(entries)
-}

@@ -143,3 +143,35 @@ func (db *DB) SigningKey(ctx context.Context, id string, create func() ([]byte, 
 	}
 	return []byte(key), nil
 }
+
+// Authorisations lists authorisations by agent, by client, or all, ordered
+// by agent then client.
+func (db *DB) Authorisations(ctx context.Context, arn, nino string) ([]Authorisation, error) {
+	// An empty filter matches every row.
+	const q = `SELECT arn, nino, relationship, created_at FROM agent_clients
+		WHERE ($1 = '' OR arn = $1) AND ($2 = '' OR nino = $2)
+		ORDER BY arn, nino`
+	rows, err := db.db.QueryContext(ctx, db.dialect.rebind(q), arn, nino)
+	if err != nil {
+		return nil, fmt.Errorf("select authorisations: %w", err)
+	}
+	defer rows.Close()
+	var out []Authorisation
+	for rows.Next() {
+		var (
+			a       Authorisation
+			created string
+		)
+		if err := rows.Scan(&a.ARN, &a.NINO, &a.Type, &created); err != nil {
+			return nil, fmt.Errorf("scan authorisation: %w", err)
+		}
+		if a.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select authorisations: %w", err)
+	}
+	return out, nil
+}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -48,6 +49,13 @@ type Agent struct {
 	CreatedAt time.Time
 }
 
+// Authorisation is a client's authorisation of an agent.
+type Authorisation struct {
+	ARN, NINO string
+	Type      string // Main or Supporting
+	CreatedAt time.Time
+}
+
 // Store is what the service needs from a database.
 type Store interface {
 	report.Repository
@@ -68,6 +76,9 @@ type Store interface {
 	DeleteRelationship(ctx context.Context, arn, nino string) error
 	// Relationship returns Main or Supporting, or an error wrapping ErrNotFound.
 	Relationship(ctx context.Context, arn, nino string) (string, error)
+	// Authorisations lists the authorisations of one agent (arn), of one
+	// client (nino), or all of them when both are empty.
+	Authorisations(ctx context.Context, arn, nino string) ([]Authorisation, error)
 	// SigningKey returns the key stored under id, first storing the one
 	// made by create when there is none. Concurrent first calls agree.
 	SigningKey(ctx context.Context, id string, create func() ([]byte, error)) ([]byte, error)
@@ -102,15 +113,51 @@ var _ Store = (*DB)(nil)
 // Open connects to the database named by dsn ("sqlite:assist.db") and
 // applies any migrations it has not had.
 func Open(ctx context.Context, dsn string) (*DB, error) {
+	return open(ctx, dsn, false)
+}
+
+// ErrNoDatabase is returned (wrapped) by OpenExisting when the database has
+// not been created.
+var ErrNoDatabase = errors.New("store: no such database")
+
+// OpenExisting is Open for the operator's commands: it refuses, with an
+// error wrapping ErrNoDatabase, a SQLite file that does not exist or a
+// PostgreSQL database the service has never migrated, so that a mistyped
+// --db is reported rather than silently creating an empty database.
+func OpenExisting(ctx context.Context, dsn string) (*DB, error) {
+	return open(ctx, dsn, true)
+}
+
+func open(ctx context.Context, dsn string, mustExist bool) (*DB, error) {
 	d, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
+	}
+	if mustExist && d.name == "sqlite" {
+		if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s (assist serve creates it)", ErrNoDatabase, d.path)
+		} else if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		// Even if the file vanished since, SQLite must not create it.
+		d.dataSource += "&mode=rw"
 	}
 	sqlDB, err := sql.Open(d.driver, d.dataSource)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.name, err)
 	}
 	db := &DB{db: sqlDB, dialect: d, Now: time.Now}
+	if mustExist && d.name == "postgres" {
+		var table sql.NullString
+		if err := sqlDB.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations')::text`).Scan(&table); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		if !table.Valid {
+			sqlDB.Close()
+			return nil, fmt.Errorf("%w: the PostgreSQL database has no assist tables (assist serve creates them)", ErrNoDatabase)
+		}
+	}
 	if err := db.WithMigrationLock(ctx, func() error { return db.migrate(ctx) }); err != nil {
 		sqlDB.Close()
 		return nil, err

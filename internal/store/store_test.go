@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -61,9 +63,13 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("second Open() = %v", err)
 	}
 	defer db2.Close()
+	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded sqlite migrations: %v, %v", files, err)
+	}
 	var n int
-	if err := db2.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != migrationCount(t, "sqlite") {
-		t.Errorf("schema_migrations has %d rows, %v; want one per migration", n, err)
+	if err := db2.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != len(files) {
+		t.Errorf("schema_migrations has %d rows, %v; want %d", n, err, len(files))
 	}
 	if err := db.Ping(ctx); err != nil {
 		t.Errorf("Ping() = %v", err)
@@ -261,8 +267,10 @@ func TestSandboxData(t *testing.T) {
 		if err := db.PutRelationship(ctx, "AARN1234567", "TC663795B", "other"); err == nil {
 			t.Errorf("PutRelationship(other) = nil, want an error")
 		}
-		if err := db.PutRelationship(ctx, "BARN1234567", "TC663795B", Main); err == nil {
-			t.Errorf("PutRelationship(unknown agent) = nil, want a foreign key error")
+		// Production agents have no sandbox agents row: the operator's
+		// authorisation stands on its own.
+		if err := db.PutRelationship(ctx, "BARN1234567", "TC663795B", Main); err != nil {
+			t.Errorf("PutRelationship(agent without a sandbox row) = %v", err)
 		}
 		if err := db.DeleteRelationship(ctx, "AARN1234567", "TC663795B"); err != nil {
 			t.Fatal(err)
@@ -291,6 +299,92 @@ func TestSigningKey(t *testing.T) {
 		}
 		if _, err := db.SigningKey(ctx, "j", func() ([]byte, error) { return nil, errors.New("no entropy") }); err == nil {
 			t.Errorf("SigningKey(failing make) = nil, want an error")
+		}
+	})
+}
+
+func TestAuthorisations(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
+		if got, err := db.Authorisations(ctx, "", ""); err != nil || len(got) != 0 {
+			t.Fatalf("Authorisations(empty store) = %v, %v; want none", got, err)
+		}
+		for _, a := range []struct{ arn, nino, kind string }{
+			{"BARN1234567", "TC663795B", Supporting},
+			{"AARN1234567", "TC663795B", Main},
+			{"AARN1234567", "AA123456A", Supporting},
+		} {
+			if err := db.PutRelationship(ctx, a.arn, a.nino, a.kind); err != nil {
+				t.Fatal(err)
+			}
+		}
+		key := func(as []Authorisation) []string {
+			var out []string
+			for _, a := range as {
+				if a.CreatedAt.IsZero() {
+					t.Errorf("authorisation %+v has no time", a)
+				}
+				out = append(out, a.ARN+"/"+a.NINO+"/"+a.Type)
+			}
+			return out
+		}
+		cases := []struct {
+			name, arn, nino string
+			want            []string
+		}{
+			{"all", "", "", []string{"AARN1234567/AA123456A/supporting", "AARN1234567/TC663795B/main", "BARN1234567/TC663795B/supporting"}},
+			{"by_agent", "AARN1234567", "", []string{"AARN1234567/AA123456A/supporting", "AARN1234567/TC663795B/main"}},
+			{"by_client", "", "TC663795B", []string{"AARN1234567/TC663795B/main", "BARN1234567/TC663795B/supporting"}},
+			{"both", "BARN1234567", "TC663795B", []string{"BARN1234567/TC663795B/supporting"}},
+			{"none", "CARN1234567", "", nil},
+		}
+		for _, tc := range cases {
+			got, err := db.Authorisations(ctx, tc.arn, tc.nino)
+			if err != nil {
+				t.Fatalf("%s: Authorisations() = %v", tc.name, err)
+			}
+			if diff := cmp.Diff(tc.want, key(got)); diff != "" {
+				t.Errorf("%s: Authorisations(%q, %q) diff (-want +got):\n%s", tc.name, tc.arn, tc.nino, diff)
+			}
+		}
+	})
+}
+
+func TestOpenExisting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("sqlite_missing", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "typo.db")
+		if db, err := OpenExisting(ctx, "sqlite:"+path); !errors.Is(err, ErrNoDatabase) {
+			if db != nil {
+				db.Close()
+			}
+			t.Errorf("OpenExisting(missing file) = %v, want ErrNoDatabase", err)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("after OpenExisting, stat(%s) = %v; want no file left behind", path, err)
+		}
+	})
+	t.Run("postgres_empty", func(t *testing.T) {
+		t.Parallel()
+		dsn := testdb.PostgresDSN(t)
+		if db, err := OpenExisting(ctx, dsn); !errors.Is(err, ErrNoDatabase) {
+			if db != nil {
+				db.Close()
+			}
+			t.Errorf("OpenExisting(unmigrated schema) = %v, want ErrNoDatabase", err)
+		}
+	})
+	eachDB(t, func(t *testing.T, _ *DB, dsn string) {
+		db, err := OpenExisting(ctx, dsn)
+		if err != nil {
+			t.Fatalf("OpenExisting(created database) = %v", err)
+		}
+		defer db.Close()
+		if err := db.PutRelationship(ctx, "AARN1234567", "TC663795B", Main); err != nil {
+			t.Errorf("write through OpenExisting: %v", err)
 		}
 	})
 }
