@@ -19,6 +19,7 @@ import (
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/metrics"
+	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
@@ -110,6 +111,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	if opts.Sandbox {
 		opts.Issuer = issuer
+		if opts.OAuth, err = oauth.New(db, issuer, log); err != nil {
+			return err
+		}
 	}
 	srv, err := server.New(opts)
 	if err != nil {

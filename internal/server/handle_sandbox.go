@@ -34,6 +34,8 @@ type (
 		MTDITID     string `json:"mtdItId"`
 		AccessToken string `json:"accessToken"`
 		ExpiresIn   int    `json:"expiresIn"`
+		UserID      string `json:"userId"`
+		Password    string `json:"password"`
 	}
 	createAgentRequest struct {
 		ARN    string    `json:"arn"`
@@ -43,6 +45,8 @@ type (
 		ARN         string `json:"arn"`
 		AccessToken string `json:"accessToken"`
 		ExpiresIn   int    `json:"expiresIn"`
+		UserID      string `json:"userId"`
+		Password    string `json:"password"`
 	}
 	putClientRequest struct {
 		Type string `json:"type"`
@@ -81,7 +85,8 @@ type (
 )
 
 // handleCreateIndividual makes a test user and a token for them, like HMRC's
-// Create Test User API. Everything in the body is optional.
+// Create Test User API, with a user id and password to sign in with through
+// /oauth/authorize. Everything in the body is optional.
 func (s *Server) handleCreateIndividual() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in createIndividualRequest
@@ -125,7 +130,13 @@ func (s *Server) handleCreateIndividual() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		s.writeJSON(w, http.StatusCreated, createIndividualResponse{NINO: ind.NINO, MTDITID: ind.MTDITID, AccessToken: string(tok), ExpiresIn: ttl})
+		login, err := s.opts.OAuth.NewUser(r.Context(), auth.Individual, ind.NINO, "")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.writeJSON(w, http.StatusCreated, createIndividualResponse{NINO: ind.NINO, MTDITID: ind.MTDITID, AccessToken: string(tok), ExpiresIn: ttl,
+			UserID: login.UserID, Password: login.Password})
 	})
 }
 
@@ -160,7 +171,13 @@ func (s *Server) handleCreateAgent() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		s.writeJSON(w, http.StatusCreated, createAgentResponse{ARN: in.ARN, AccessToken: string(tok), ExpiresIn: ttl})
+		login, err := s.opts.OAuth.NewUser(r.Context(), auth.Agent, "", in.ARN)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.writeJSON(w, http.StatusCreated, createAgentResponse{ARN: in.ARN, AccessToken: string(tok), ExpiresIn: ttl,
+			UserID: login.UserID, Password: login.Password})
 	})
 }
 

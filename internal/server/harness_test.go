@@ -24,6 +24,7 @@ import (
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/nrs"
+	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/record"
 	"github.com/open-assist/assist/internal/report"
@@ -197,6 +198,11 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	}
 	if !ho.production {
 		opts.Issuer = issuer
+		if opts.OAuth, err = oauth.New(db, issuer, log); err != nil {
+			tb.Fatal(err)
+		}
+		// The OAuth server keeps the real clock: the store compares its
+		// expiries with its own, real, clock.
 	}
 	srv, err := server.New(opts)
 	if err != nil {
@@ -371,12 +377,16 @@ type individual struct {
 	MTDITID     string `json:"mtdItId"`
 	AccessToken string `json:"accessToken"`
 	ExpiresIn   int    `json:"expiresIn"`
+	UserID      string `json:"userId"`
+	Password    string `json:"password"`
 }
 
 type agent struct {
 	ARN         string `json:"arn"`
 	AccessToken string `json:"accessToken"`
 	ExpiresIn   int    `json:"expiresIn"`
+	UserID      string `json:"userId"`
+	Password    string `json:"password"`
 }
 
 func (h *harness) newIndividual(body string) individual {

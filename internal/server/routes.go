@@ -27,6 +27,13 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle("DELETE /test-support/agents/{arn}/clients/{nino}", s.handleDeleteClient())
 		mux.Handle("PUT /test-support/calculations/{nino}/{taxYear}/{calculationId}", s.handlePutCalculation())
 		mux.Handle("GET /test-support/reports/{reportId}", s.handleGetReport())
+
+		// OAuth 2.0 as HMRC's Developer Hub offers it.
+		mux.Handle("POST /test-support/applications", s.handleCreateApplication())
+		mux.Handle("GET /oauth/authorize", s.opts.OAuth.HandleAuthorize())
+		mux.Handle("POST /oauth/sign-in", s.opts.OAuth.HandleSignIn())
+		mux.Handle("POST /oauth/grant", s.opts.OAuth.HandleGrant())
+		mux.Handle("POST /oauth/token", s.opts.OAuth.HandleToken())
 	}
 	return mux
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/logging"
+	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
 )
@@ -31,7 +32,11 @@ type Options struct {
 	Verifier *auth.Verifier
 	// Issuer signs the sandbox's tokens; required in sandbox mode.
 	Issuer *auth.Issuer
-	Log    *slog.Logger
+	// OAuth is the sandbox's OAuth 2.0 server (applications, sign-in,
+	// /oauth/authorize and /oauth/token); required in sandbox mode and
+	// never served in production.
+	OAuth *oauth.Service
+	Log   *slog.Logger
 	// Now is the clock (the current tax year comes from it); default time.Now.
 	Now func() time.Time
 	// SupportingAgents lists the endpoints ("produce", "acknowledge") open to
@@ -85,6 +90,8 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("server: missing logger")
 	case opts.Sandbox && opts.Issuer == nil:
 		return nil, errors.New("server: sandbox mode needs a token issuer")
+	case opts.Sandbox && opts.OAuth == nil:
+		return nil, errors.New("server: sandbox mode needs an OAuth server")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
@@ -52,7 +53,11 @@ func TestRunFinishesRequestsInFlight(t *testing.T) {
 	verifier, _ := auth.NewVerifier(testIssuer, testAudience, issuer.PublicKeys(), nil)
 	started := make(chan struct{})
 	svc, _ := report.NewService(db, slowAnalyzer{started}, db, log, 5)
-	srv, err := server.New(server.Options{Sandbox: true, Reports: svc, Store: db, Verifier: verifier, Issuer: issuer, Log: log})
+	oa, err := oauth.New(db, issuer, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Sandbox: true, Reports: svc, Store: db, Verifier: verifier, Issuer: issuer, OAuth: oa, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
