@@ -20,6 +20,7 @@ import (
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/oauth"
+	"github.com/open-assist/assist/internal/relationships"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
@@ -109,6 +110,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		RateBurst:           cfg.RateBurst,
 		MaxInFlight:         cfg.MaxInFlight,
 	}
+	if cfg.AgentRelationshipsURL != "" {
+		// Agent authorisations come from the relationships service, not
+		// from assist agents.
+		if opts.Relationships, err = relationships.New(cfg.AgentRelationshipsURL, relationships.Options{Timeout: cfg.AgentRelationshipsTimeout}); err != nil {
+			return err
+		}
+	}
 	if opts.Sandbox {
 		opts.Issuer = issuer
 		if opts.OAuth, err = oauth.New(db, issuer, log); err != nil {
@@ -134,7 +142,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	log.Info("starting", slog.String("mode", cfg.Mode), slog.String("addr", ln.Addr().String()),
 		slog.String("db", db.Dialect()), slog.String("rule_set_version", cat.Version()),
-		slog.Int("workers", cfg.Workers), slog.Bool("nrs", out.NRSEnabled()), slog.Bool("events", out.EventsEnabled()))
+		slog.Int("workers", cfg.Workers), slog.Bool("nrs", out.NRSEnabled()), slog.Bool("events", out.EventsEnabled()),
+		slog.Bool("agent_relationships_service", cfg.AgentRelationshipsURL != ""))
 	err = srv.Run(ctx, ln, cfg.ShutdownTimeout)
 	stopOutbox(out, log)
 	return errors.Join(err, admin())

@@ -151,6 +151,12 @@ func TestServeBadConfig(t *testing.T) {
 	if code != exitFail || !strings.Contains(stderr.String(), "--mode") {
 		t.Errorf("run(serve --mode nope) = %d, %q; want %d and a --mode error", code, stderr.String(), exitFail)
 	}
+	// NINOs and tokens are not sent in clear to another machine.
+	stderr.Reset()
+	code = run(context.Background(), []string{"serve", "--agent-relationships-url", "http://acr.example"}, nil, io.Discard, &stderr, func(string) string { return "" })
+	if code != exitFail || !strings.Contains(stderr.String(), "--agent-relationships-url") {
+		t.Errorf("run(serve --agent-relationships-url http://acr.example) = %d, %q; want %d and an --agent-relationships-url error", code, stderr.String(), exitFail)
+	}
 	err := runServe(context.Background(), []string{"--db", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "--rules", t.TempDir()}, io.Discard, io.Discard, func(string) string { return "" })
 	if err == nil || !strings.Contains(err.Error(), "rules") {
 		t.Errorf("runServe(--rules empty dir) = %v, want a rules error", err)

@@ -110,6 +110,12 @@ type Config struct {
 	// NRSDisabled is set by --nrs-url off: production without records, on
 	// purpose.
 	NRSDisabled bool
+
+	// AgentRelationshipsURL is the base URL of an agent-client
+	// relationships service asked about agent authorisations instead of the
+	// database; "" for the database (relationships.go).
+	AgentRelationshipsURL     string
+	AgentRelationshipsTimeout time.Duration
 }
 
 // MaxMessagesLimit bounds --max-messages: a report is read by a person
@@ -155,6 +161,9 @@ var Env = map[string]string{
 	"max-calculation-bytes": "ASSIST_MAX_CALCULATION_BYTES",
 	"delivery-retention":    "ASSIST_DELIVERY_RETENTION",
 	"admin-addr":            "ASSIST_ADMIN_ADDR",
+
+	"agent-relationships-url":     "ASSIST_AGENT_RELATIONSHIPS_URL",
+	"agent-relationships-timeout": "ASSIST_AGENT_RELATIONSHIPS_TIMEOUT",
 }
 
 // Load parses the flags of "assist serve" (args) with defaults from getenv,
@@ -172,6 +181,8 @@ var serveOnly = map[string]bool{
 	"supporting-agents": true, "api-status": true, "shutdown-timeout": true,
 	"rate-limit": true, "rate-burst": true, "max-in-flight": true, "max-calculation-bytes": true,
 	"admin-addr": true,
+
+	"agent-relationships-url": true, "agent-relationships-timeout": true,
 }
 
 // LoadFor is Load for command cmd ("serve" or "worker"): help (-h, --help)
@@ -242,6 +253,7 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	durationVar(&c.DeliveryRescueAfter, "delivery-rescue-after", 5*time.Minute, "a record whose worker died is retried after this (ASSIST_DELIVERY_RESCUE_AFTER)")
 	durationVar(&c.DeliveryPollInterval, "delivery-poll-interval", time.Second, "how often idle workers look for due records (ASSIST_DELIVERY_POLL_INTERVAL)")
 	limits := c.addLimitFlags(fs, def, intVar, durationVar)
+	c.addRelationshipsFlags(fs, def, durationVar)
 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: assist %s [flags]\n\nEach flag's default comes from the environment variable in brackets.\n\nflags:\n", cmd)
@@ -361,6 +373,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--token-issuer and --token-audience must not be empty"))
 	}
 	errs = append(errs, c.validateLimits()...)
+	errs = append(errs, c.validateRelationships()...)
 	if !hmrc.ValidStatus(c.APIStatus) {
 		errs = append(errs, fmt.Errorf("--api-status: %q is not ALPHA, BETA, STABLE, DEPRECATED or RETIRED", c.APIStatus))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/relationships"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
 )
@@ -57,6 +58,9 @@ var errorTable = []struct {
 	{report.ErrCalculationTooLarge, hmrc.ErrCalculationTooLarge},
 	{errThrottled, hmrc.ErrThrottled},
 	{errBusy, hmrc.ErrBusy},
+	// The agent relationships service gave no answer: neither a yes nor a
+	// no, so try again later.
+	{relationships.ErrUnavailable, hmrc.ErrBusy},
 }
 
 // problemsFor returns what the client sees for err, and whether err was

@@ -133,7 +133,7 @@ func (s *Server) authorise(ctx context.Context, p *auth.Principal, nino, endpoin
 		if p.ARN == "" || !p.HasEnrolment(auth.EnrolmentAgent) {
 			return errNotAuthorised
 		}
-		kind, err := s.opts.Store.Relationship(ctx, p.ARN, nino)
+		kind, err := s.opts.Relationships.Relationship(ctx, p.ARN, nino)
 		if errors.Is(err, store.ErrNotFound) {
 			return errNotAuthorised
 		}

@@ -109,7 +109,8 @@ type harnessOptions struct {
 	maxInFlight      int
 	queueWait        time.Duration
 	requestTimeout   time.Duration
-	dsn              string // default a fresh SQLite file
+	dsn              string               // default a fresh SQLite file
+	relationships    server.Relationships // default the store
 	// records queues NRS submissions (never delivered: no workers) in the
 	// store's transactions, as assist serve does.
 	records bool
@@ -188,6 +189,7 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		Log:              log,
 		Now:              clock,
 		SupportingAgents: ho.supportingAgents,
+		Relationships:    ho.relationships,
 
 		MaxCalculationBytes: ho.maxCalculation,
 		RateLimit:           ho.rateLimit,

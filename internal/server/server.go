@@ -26,10 +26,15 @@ import (
 type Options struct {
 	// Sandbox switches on the test-support endpoints, Gov-Test-Scenario and
 	// the sandbox's fixed calculation ids.
-	Sandbox  bool
-	Reports  *report.Service
-	Store    store.Store
-	Verifier *auth.Verifier
+	Sandbox bool
+	Reports *report.Service
+	Store   store.Store
+	// Relationships says whether a client authorised an agent: store.Main
+	// or store.Supporting, or an error wrapping store.ErrNotFound; any
+	// other error is answered 503 when it wraps relationships.ErrUnavailable.
+	// Default: Store (the authorisations of assist agents).
+	Relationships Relationships
+	Verifier      *auth.Verifier
 	// Issuer signs the sandbox's tokens; required in sandbox mode.
 	Issuer *auth.Issuer
 	// OAuth is the sandbox's OAuth 2.0 server (applications, sign-in,
@@ -58,6 +63,11 @@ type Options struct {
 	// more waits up to QueueWait (default 1s) for a slot, then gets 503.
 	MaxInFlight int
 	QueueWait   time.Duration
+}
+
+// Relationships is where agent authorisations are checked.
+type Relationships interface {
+	Relationship(ctx context.Context, arn, nino string) (string, error)
 }
 
 // Caps on what a client may send. Real paths are under 200 bytes; headers
@@ -95,6 +105,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Relationships == nil {
+		opts.Relationships = opts.Store
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 30 * time.Second
