@@ -143,3 +143,31 @@ func (db *DB) SigningKey(ctx context.Context, id string, create func() ([]byte, 
 	}
 	return []byte(key), nil
 }
+
+// SandboxData describes the sandbox data the database holds, one item per
+// kind found ("2 sandbox test users (individuals)"), or none. Production
+// refuses to start on such a database: the sandbox's signing key could
+// mint tokens, and its test users, agents and calculations are not real.
+// Agents and their relationships count as sandbox data because only the
+// test-support endpoints write them.
+func (db *DB) SandboxData(ctx context.Context) ([]string, error) {
+	kinds := []struct{ table, what string }{
+		{"signing_keys", "sandbox token signing key(s) (signing_keys)"},
+		{"individuals", "sandbox test user(s) (individuals)"},
+		{"agents", "sandbox test agent(s) (agents)"},
+		{"agent_clients", "agent relationship(s) created through test support (agent_clients)"},
+		{"calculations", "calculation(s) loaded through test support (calculations)"},
+	}
+	var found []string
+	for _, k := range kinds {
+		var n int
+		// The table names are the constants above, never input.
+		if err := db.queryRow(ctx, `SELECT COUNT(*) FROM `+k.table).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", k.table, err)
+		}
+		if n > 0 {
+			found = append(found, fmt.Sprintf("%d %s", n, k.what))
+		}
+	}
+	return found, nil
+}
