@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,9 +12,6 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/go-jose/go-jose/v4"
-
-	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/metrics"
@@ -27,9 +23,6 @@ import (
 	"github.com/open-assist/assist/internal/upstream"
 	rulefiles "github.com/open-assist/assist/rules"
 )
-
-// signingKeyID names the sandbox's signing key in the store.
-const signingKeyID = "sandbox-token-signing"
 
 // runServe runs the Self Assessment Assist API until ctx is done (SIGINT or
 // SIGTERM), then finishes the requests in flight.
@@ -63,21 +56,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	defer db.Close()
 
-	key, err := db.SigningKey(ctx, signingKeyID, auth.NewSigningKey)
-	if err != nil {
-		return fmt.Errorf("signing key: %w", err)
-	}
-	issuer, err := auth.NewIssuer(key, cfg.TokenIssuer, cfg.TokenAudience, cfg.TokenTTL, nil)
-	if err != nil {
-		return err
-	}
-	keys := issuer.PublicKeys()
-	if cfg.JWKSFile != "" {
-		if keys, err = readJWKS(cfg.JWKSFile); err != nil {
-			return err
-		}
-	}
-	verifier, err := auth.NewVerifier(cfg.TokenIssuer, cfg.TokenAudience, keys, nil)
+	// The key set's refresh stops when serve returns, however it returns.
+	ctx, stopIdentity := context.WithCancel(ctx)
+	defer stopIdentity()
+	verifier, issuer, err := newIdentity(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -101,6 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		Reports:          svc,
 		Store:            db,
 		Verifier:         verifier,
+		Issuer:           issuer, // nil in production
 		Log:              log,
 		SupportingAgents: cfg.SupportingAgents,
 		APIStatus:        cfg.APIStatus,
@@ -118,7 +101,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 	}
 	if opts.Sandbox {
-		opts.Issuer = issuer
 		if opts.OAuth, err = oauth.New(db, issuer, log); err != nil {
 			return err
 		}
@@ -169,17 +151,4 @@ type catalogueAnalyzer struct{ cat *rules.Catalogue }
 
 func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
 	return a.cat.EvaluateBoth(ctx, c)
-}
-
-// readJWKS reads the public keys of an external token issuer.
-func readJWKS(path string) (jose.JSONWebKeySet, error) {
-	var keys jose.JSONWebKeySet
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return keys, fmt.Errorf("read JWKS: %w", err)
-	}
-	if err := json.Unmarshal(data, &keys); err != nil {
-		return keys, fmt.Errorf("read JWKS %s: %w", path, err)
-	}
-	return keys, nil
 }

@@ -1,18 +1,19 @@
 // Package auth verifies the bearer tokens the API accepts and, for the
 // sandbox, issues them. Tokens are signed JWTs carrying an issuer, an
-// audience, an expiry, OAuth scopes and the identity's claims (affinity
-// group, NINO or ARN, enrolments, confidence level). The Verifier checks them
-// against a key set, so the same code verifies the sandbox's own tokens and,
-// given that issuer's keys, an external issuer's.
+// audience, an issue time and an expiry, OAuth scopes and the identity's
+// claims (affinity group, NINO or ARN, enrolments, confidence level), under
+// names that ClaimNames maps. The Verifier checks them against a KeySource:
+// the sandbox's own key, or an external issuer's key set (JWKS), fetched,
+// cached and refreshed. Only asymmetric algorithms are accepted.
 package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -59,7 +60,8 @@ func (p *Principal) HasScope(scope string) bool { return slices.Contains(p.Scope
 // HasEnrolment reports whether the identity holds an enrolment.
 func (p *Principal) HasEnrolment(e string) bool { return slices.Contains(p.Enrolments, e) }
 
-// claims is the JSON payload of a token.
+// claims is the JSON payload of the sandbox's tokens, with DefaultClaims'
+// names.
 type claims struct {
 	jwt.Claims
 	Scope           string   `json:"scope,omitempty"`
@@ -71,47 +73,110 @@ type claims struct {
 	Enrolments      []string `json:"enrolments,omitempty"`
 }
 
-// allowedAlgs are the signature algorithms a token may use.
-var allowedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.PS256}
+// allowedAlgs are the signature algorithms a token may use: asymmetric
+// ones only, so that the service holds nothing that could sign a token.
+// "none" and the HMAC algorithms are refused before any key is looked up.
+var allowedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA}
+
+// DefaultMaxLifetime is the longest a token may live (exp - iat) unless
+// configured otherwise: HMRC's access tokens live four hours.
+const DefaultMaxLifetime = 4 * time.Hour
+
+// maxTokenBytes bounds what is parsed; real tokens are a few kilobytes.
+const maxTokenBytes = 16 << 10
+
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	Issuer   string // the iss tokens must have
+	Audience string // an aud tokens must have
+	Keys     KeySource
+	// Claims names the identity's claims; zero: DefaultClaims.
+	Claims ClaimNames
+	// MaxLifetime refuses tokens whose exp is further than this after their
+	// iat; zero: DefaultMaxLifetime.
+	MaxLifetime time.Duration
+	Now         func() time.Time
+}
 
 // Verifier checks tokens of one issuer for one audience.
 type Verifier struct {
-	issuer   string
-	audience string
-	keys     jose.JSONWebKeySet
-	leeway   time.Duration
-	now      func() time.Time
+	issuer, audience string
+	keys             KeySource
+	claims           ClaimNames
+	maxLifetime      time.Duration
+	leeway           time.Duration
+	now              func() time.Time
 }
 
 // NewVerifier returns a Verifier of tokens from issuer, for audience, signed
-// by one of keys (public keys, chosen by the token's key id).
+// by one of keys (public keys, chosen by the token's key id), with the
+// sandbox's claim names and DefaultMaxLifetime.
 func NewVerifier(issuer, audience string, keys jose.JSONWebKeySet, now func() time.Time) (*Verifier, error) {
-	if issuer == "" || audience == "" {
-		return nil, errors.New("auth: verifier needs an issuer and an audience")
+	src, err := StaticKeys(keys)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
 	}
-	if len(keys.Keys) == 0 {
-		return nil, errors.New("auth: verifier needs at least one key")
-	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Verifier{issuer: issuer, audience: audience, keys: keys, leeway: 30 * time.Second, now: now}, nil
+	return NewVerifierFrom(VerifierConfig{Issuer: issuer, Audience: audience, Keys: src, Now: now})
 }
 
-// Verify checks a token and returns who it stands for.
+// NewVerifierFrom returns a Verifier configured by c.
+func NewVerifierFrom(c VerifierConfig) (*Verifier, error) {
+	if c.Issuer == "" || c.Audience == "" {
+		return nil, errors.New("auth: verifier needs an issuer and an audience")
+	}
+	if c.Keys == nil {
+		return nil, errors.New("auth: verifier needs keys")
+	}
+	if c.Claims == (ClaimNames{}) {
+		c.Claims = DefaultClaims
+	}
+	if c.MaxLifetime <= 0 {
+		c.MaxLifetime = DefaultMaxLifetime
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Verifier{issuer: c.Issuer, audience: c.Audience, keys: c.Keys, claims: c.Claims,
+		maxLifetime: c.MaxLifetime, leeway: 30 * time.Second, now: c.Now}, nil
+}
+
+// Verify checks a token and returns who it stands for. It refuses a token
+// not signed with an allowed algorithm by a key of the set, from another
+// issuer or for another audience, without exp or iat, expired, not yet
+// valid, issued in the future, or living longer than the maximum.
 func (v *Verifier) Verify(ctx context.Context, raw Token) (*Principal, error) {
+	if len(raw) > maxTokenBytes {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenBytes)
+	}
 	tok, err := jwt.ParseSigned(string(raw), allowedAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	var c claims
-	if err := tok.Claims(v.keys, &c); err != nil {
+	if len(tok.Headers) != 1 {
+		return nil, fmt.Errorf("%w: %d signatures, want 1", ErrInvalidToken, len(tok.Headers))
+	}
+	h := tok.Headers[0]
+	key, err := v.keys.Key(ctx, h.KeyID)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	if c.Expiry == nil {
-		return nil, fmt.Errorf("%w: no expiry", ErrInvalidToken)
+	if key.Algorithm != "" && key.Algorithm != h.Algorithm {
+		return nil, fmt.Errorf("%w: key %q is for %s, token signed with %s", ErrInvalidToken, key.KeyID, key.Algorithm, h.Algorithm)
 	}
-	err = c.Claims.ValidateWithLeeway(jwt.Expected{
+	var (
+		std jwt.Claims
+		all map[string]json.RawMessage
+	)
+	if err := tok.Claims(key.Key, &std, &all); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if std.Expiry == nil || std.IssuedAt == nil {
+		return nil, fmt.Errorf("%w: exp and iat are required", ErrInvalidToken)
+	}
+	if life := std.Expiry.Time().Sub(std.IssuedAt.Time()); life > v.maxLifetime {
+		return nil, fmt.Errorf("%w: lives %s, longer than %s", ErrInvalidToken, life, v.maxLifetime)
+	}
+	err = std.ValidateWithLeeway(jwt.Expected{
 		Issuer:      v.issuer,
 		AnyAudience: jwt.Audience{v.audience},
 		Time:        v.now(),
@@ -119,16 +184,11 @@ func (v *Verifier) Verify(ctx context.Context, raw Token) (*Principal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	return &Principal{
-		Subject:         c.Subject,
-		AffinityGroup:   c.AffinityGroup,
-		NINO:            c.NINO,
-		MTDITID:         c.MTDITID,
-		ARN:             c.ARN,
-		ConfidenceLevel: c.ConfidenceLevel,
-		Enrolments:      c.Enrolments,
-		Scopes:          strings.Fields(c.Scope),
-	}, nil
+	p := &Principal{Subject: std.Subject}
+	if err := v.claims.identity(all, p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	return p, nil
 }
 
 type (

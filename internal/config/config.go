@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
 )
 
@@ -24,6 +25,13 @@ const (
 	// Production has no test-support endpoints and reads calculations from
 	// the Individual Calculations API.
 	Production = "production"
+)
+
+// The sandbox's own token issuer and audience, refused in production: a
+// token naming them was minted by a sandbox.
+const (
+	DefaultTokenIssuer   = "assist-sandbox"
+	DefaultTokenAudience = "self-assessment-assist"
 )
 
 // Endpoint names, for the supporting-agent switch.
@@ -61,10 +69,18 @@ type Config struct {
 
 	TokenIssuer   string
 	TokenAudience string
-	// JWKSFile holds the public keys of an external token issuer. Empty: the
-	// service's own key (kept in the store) verifies tokens.
-	JWKSFile string
-	TokenTTL time.Duration // lifetime of sandbox tokens
+	TokenTTL      time.Duration // lifetime of sandbox tokens
+
+	// Production identity. JWKSURL locates the token issuer's public keys
+	// (https://, file:PATH, or http:// to a loopback address); empty, in
+	// sandbox mode only, the sandbox's own key verifies tokens.
+	JWKSURL string
+	// JWKSRefresh is how often the key set is fetched again.
+	JWKSRefresh time.Duration
+	// TokenMaxLifetime refuses tokens whose exp - iat is longer.
+	TokenMaxLifetime time.Duration
+	// Claims names the identity's claims in the issuer's tokens.
+	Claims auth.ClaimNames
 
 	// SupportingAgents lists the endpoints (EndpointProduce,
 	// EndpointAcknowledge) open to supporting agents; main agents may use
@@ -124,23 +140,27 @@ const MaxMessagesLimit = 50
 
 // Env names the environment variable behind each flag.
 var Env = map[string]string{
-	"addr":              "ASSIST_ADDR",
-	"db":                "ASSIST_DB",
-	"mode":              "ASSIST_MODE",
-	"rules":             "ASSIST_RULES",
-	"max-messages":      "ASSIST_MAX_MESSAGES",
-	"upstream-url":      "ASSIST_UPSTREAM_URL",
-	"upstream-timeout":  "ASSIST_UPSTREAM_TIMEOUT",
-	"upstream-retries":  "ASSIST_UPSTREAM_RETRIES",
-	"token-issuer":      "ASSIST_TOKEN_ISSUER",
-	"token-audience":    "ASSIST_TOKEN_AUDIENCE",
-	"jwks":              "ASSIST_JWKS",
-	"token-ttl":         "ASSIST_TOKEN_TTL",
-	"supporting-agents": "ASSIST_SUPPORTING_AGENTS",
-	"api-status":        "ASSIST_API_STATUS",
-	"log-level":         "ASSIST_LOG_LEVEL",
-	"log-format":        "ASSIST_LOG_FORMAT",
-	"shutdown-timeout":  "ASSIST_SHUTDOWN_TIMEOUT",
+	"addr":               "ASSIST_ADDR",
+	"db":                 "ASSIST_DB",
+	"mode":               "ASSIST_MODE",
+	"rules":              "ASSIST_RULES",
+	"max-messages":       "ASSIST_MAX_MESSAGES",
+	"upstream-url":       "ASSIST_UPSTREAM_URL",
+	"upstream-timeout":   "ASSIST_UPSTREAM_TIMEOUT",
+	"upstream-retries":   "ASSIST_UPSTREAM_RETRIES",
+	"token-issuer":       "ASSIST_TOKEN_ISSUER",
+	"token-audience":     "ASSIST_TOKEN_AUDIENCE",
+	"jwks":               "ASSIST_JWKS",
+	"jwks-url":           "ASSIST_JWKS_URL",
+	"jwks-refresh":       "ASSIST_JWKS_REFRESH",
+	"token-max-lifetime": "ASSIST_TOKEN_MAX_LIFETIME",
+	"claims":             "ASSIST_CLAIMS",
+	"token-ttl":          "ASSIST_TOKEN_TTL",
+	"supporting-agents":  "ASSIST_SUPPORTING_AGENTS",
+	"api-status":         "ASSIST_API_STATUS",
+	"log-level":          "ASSIST_LOG_LEVEL",
+	"log-format":         "ASSIST_LOG_FORMAT",
+	"shutdown-timeout":   "ASSIST_SHUTDOWN_TIMEOUT",
 
 	"nrs-url":                "ASSIST_NRS_URL",
 	"nrs-api-key":            "ASSIST_NRS_API_KEY",
@@ -232,9 +252,15 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	fs.StringVar(&c.UpstreamURL, "upstream-url", def("upstream-url", ""), "Individual Calculations API base URL, production mode (ASSIST_UPSTREAM_URL)")
 	durationVar(&c.UpstreamTimeout, "upstream-timeout", 10*time.Second, "timeout of one upstream attempt (ASSIST_UPSTREAM_TIMEOUT)")
 	intVar(&c.UpstreamRetries, "upstream-retries", 2, "retries after an upstream 5xx (ASSIST_UPSTREAM_RETRIES)")
-	fs.StringVar(&c.TokenIssuer, "token-issuer", def("token-issuer", "assist-sandbox"), "token issuer (ASSIST_TOKEN_ISSUER)")
-	fs.StringVar(&c.TokenAudience, "token-audience", def("token-audience", "self-assessment-assist"), "token audience (ASSIST_TOKEN_AUDIENCE)")
-	fs.StringVar(&c.JWKSFile, "jwks", def("jwks", ""), "JWKS file of an external token issuer (ASSIST_JWKS)")
+	fs.StringVar(&c.TokenIssuer, "token-issuer", def("token-issuer", DefaultTokenIssuer), "the iss tokens must have; in production, your issuer's (ASSIST_TOKEN_ISSUER)")
+	fs.StringVar(&c.TokenAudience, "token-audience", def("token-audience", DefaultTokenAudience), "an aud tokens must have; in production, your issuer's name for this service (ASSIST_TOKEN_AUDIENCE)")
+	// Production identity.
+	var jwksFile, claimNames string
+	fs.StringVar(&c.JWKSURL, "jwks-url", def("jwks-url", ""), "token issuer's key set: https://..., file:PATH, or http:// to loopback; required in production (ASSIST_JWKS_URL)")
+	fs.StringVar(&jwksFile, "jwks", def("jwks", ""), "key set file; short for --jwks-url file:PATH (ASSIST_JWKS)")
+	durationVar(&c.JWKSRefresh, "jwks-refresh", time.Hour, "how often the key set is fetched again (ASSIST_JWKS_REFRESH)")
+	durationVar(&c.TokenMaxLifetime, "token-max-lifetime", 4*time.Hour, "tokens living longer (exp - iat) are refused (ASSIST_TOKEN_MAX_LIFETIME)")
+	fs.StringVar(&claimNames, "claims", def("claims", ""), "claim names of the identity, field=claim,...; default "+auth.DefaultClaims.String()+" (ASSIST_CLAIMS)")
 	durationVar(&c.TokenTTL, "token-ttl", 4*time.Hour, "lifetime of sandbox tokens (ASSIST_TOKEN_TTL)")
 	fs.StringVar(&agents, "supporting-agents", def("supporting-agents", ""), "endpoints open to supporting agents: produce,acknowledge (ASSIST_SUPPORTING_AGENTS)")
 	fs.StringVar(&c.APIStatus, "api-status", def("api-status", "BETA"), "status of version 1.0 in the API definition (ASSIST_API_STATUS)")
@@ -286,6 +312,8 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	}
 	positive("upstream-timeout", c.UpstreamTimeout)
 	positive("token-ttl", c.TokenTTL)
+	positive("jwks-refresh", c.JWKSRefresh)
+	positive("token-max-lifetime", c.TokenMaxLifetime)
 	positive("shutdown-timeout", c.ShutdownTimeout)
 	positive("delivery-max-age", c.DeliveryMaxAge)
 	positive("delivery-backoff", c.DeliveryBackoff)
@@ -293,6 +321,19 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	positive("delivery-timeout", c.DeliveryTimeout)
 	positive("delivery-rescue-after", c.DeliveryRescueAfter)
 	positive("delivery-poll-interval", c.DeliveryPollInterval)
+	if jwksFile != "" {
+		if c.JWKSURL != "" {
+			errs = append(errs, errors.New("--jwks and --jwks-url both name a key set: give one"))
+		}
+		c.JWKSURL = "file:" + jwksFile
+	}
+	var err error
+	if c.Claims, err = auth.ParseClaimNames(claimNames); err != nil {
+		errs = append(errs, fmt.Errorf("--claims: %w", err))
+	}
+	if claimNames != "" && c.JWKSURL == "" {
+		errs = append(errs, errors.New("--claims applies to an external issuer's tokens: it needs --jwks-url"))
+	}
 	count := func(name string, n, max int) {
 		if n < 0 || n > max {
 			errs = append(errs, fmt.Errorf("--%s: %d is not a number from 0 to %d", name, n, max))
@@ -361,6 +402,7 @@ func (c *Config) Validate() error {
 		if c.UpstreamURL == "" {
 			errs = append(errs, errors.New("--upstream-url is required in production mode"))
 		}
+		errs = append(errs, c.validateProductionIdentity()...)
 	default:
 		errs = append(errs, fmt.Errorf("--mode: %q is neither sandbox nor production", c.Mode))
 	}
@@ -374,8 +416,33 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateLimits()...)
 	errs = append(errs, c.validateRelationships()...)
+	if c.JWKSURL != "" {
+		if err := auth.CheckJWKSURL(c.JWKSURL); err != nil {
+			errs = append(errs, fmt.Errorf("--jwks-url: %w", err))
+		}
+	}
+	if c.Mode == Sandbox && c.JWKSURL == "" && c.TokenTTL > c.TokenMaxLifetime {
+		errs = append(errs, fmt.Errorf("--token-ttl %s is longer than --token-max-lifetime %s: the sandbox's own tokens would be refused", c.TokenTTL, c.TokenMaxLifetime))
+	}
 	if !hmrc.ValidStatus(c.APIStatus) {
 		errs = append(errs, fmt.Errorf("--api-status: %q is not ALPHA, BETA, STABLE, DEPRECATED or RETIRED", c.APIStatus))
 	}
 	return errors.Join(errs...)
+}
+
+// validateProductionIdentity names every setting production lacks to verify
+// tokens of its own issuer only: without them it would trust the sandbox's
+// key, issuer and audience.
+func (c *Config) validateProductionIdentity() []error {
+	var errs []error
+	if c.JWKSURL == "" {
+		errs = append(errs, errors.New("--jwks-url is required in production mode: the token issuer's key set (https://... or file:PATH)"))
+	}
+	if c.TokenIssuer == DefaultTokenIssuer {
+		errs = append(errs, fmt.Errorf("--token-issuer is required in production mode: %q is the sandbox's", DefaultTokenIssuer))
+	}
+	if c.TokenAudience == DefaultTokenAudience {
+		errs = append(errs, fmt.Errorf("--token-audience is required in production mode: %q is the sandbox's", DefaultTokenAudience))
+	}
+	return errs
 }

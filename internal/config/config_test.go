@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/open-assist/assist/internal/auth"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -36,12 +38,16 @@ func TestLoadEnvAndFlags(t *testing.T) {
 		"ASSIST_RULES":             "/rules",
 		"ASSIST_MAX_MESSAGES":      "3",
 		"ASSIST_NRS_URL":           "off",
+		"ASSIST_JWKS_URL":          "https://issuer.example/jwks.json",
+		"ASSIST_TOKEN_ISSUER":      "https://issuer.example",
+		"ASSIST_TOKEN_AUDIENCE":    "assist",
 	})
 	c, err := Load([]string{"--addr", "127.0.0.1:1", "--rules=/other"}, e, io.Discard)
 	if err != nil {
 		t.Fatalf("Load() = %v", err)
 	}
 	if c.Addr != "127.0.0.1:1" || c.DB != "sqlite:/tmp/x.db" || c.Mode != Production || c.Rules != "/other" ||
+		c.JWKSURL != "https://issuer.example/jwks.json" || c.TokenIssuer != "https://issuer.example" || c.TokenAudience != "assist" ||
 		!c.SupportingAgents[EndpointProduce] || !c.SupportingAgents[EndpointAcknowledge] || c.MaxMessages != 3 {
 		t.Errorf("Load() = %+v; flags should win over the environment", c)
 	}
@@ -103,5 +109,77 @@ func TestLoadForHelp(t *testing.T) {
 	// Worker still accepts serve's flags, so one command line starts both.
 	if c, err := LoadFor("worker", []string{"--addr", ":1", "--workers", "2"}, env(nil), io.Discard, io.Discard); err != nil || c.Workers != 2 {
 		t.Errorf("LoadFor(worker --addr) = %+v, %v", c, err)
+	}
+}
+
+// production is a complete production configuration but for what a test
+// leaves out or adds.
+func production(extra ...string) []string {
+	return append([]string{"--mode", "production", "--upstream-url", "https://api.example",
+		"--jwks-url", "https://issuer.example/jwks.json", "--token-issuer", "https://issuer.example", "--token-audience", "assist",
+		"--nrs-url", "off"}, extra...)
+}
+
+func TestProductionIdentity(t *testing.T) {
+	t.Parallel()
+	c, err := Load(production(), env(nil), io.Discard)
+	if err != nil {
+		t.Fatalf("Load(production) = %v", err)
+	}
+	if c.TokenMaxLifetime != 4*time.Hour || c.JWKSRefresh != time.Hour || c.Claims != auth.DefaultClaims {
+		t.Errorf("Load(production) = %+v; want 4h lifetime, 1h refresh, the sandbox's claim names", c)
+	}
+
+	// Every missing setting is named at once.
+	_, err = Load([]string{"--mode", "production", "--upstream-url", "https://api.example"}, env(nil), io.Discard)
+	for _, want := range []string{"--jwks-url is required", "--token-issuer is required", "--token-audience is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(production without identity) = %v, want %q", err, want)
+		}
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		want string // "" for accepted
+	}{
+		{"sandbox_issuer_given", production("--token-issuer", "assist-sandbox"), "--token-issuer"},
+		{"sandbox_audience_given", production("--token-audience", "self-assessment-assist"), "--token-audience"},
+		{"jwks_over_http", production("--jwks-url", "http://issuer.example/jwks"), "--jwks-url"},
+		{"jwks_http_loopback", production("--jwks-url", "http://127.0.0.1:9999/jwks"), ""},
+		{"jwks_file_url", production("--jwks-url", "file:///etc/assist/jwks.json"), ""},
+		{"jwks_and_jwks_url", production("--jwks", "/etc/jwks.json"), "--jwks and --jwks-url"},
+		{"claims", production("--claims", "nino=hmrc_nino"), ""},
+		{"claims_unknown_field", production("--claims", "ssn=x"), "--claims"},
+		{"max_lifetime", production("--token-max-lifetime", "-1h"), "--token-max-lifetime"},
+		{"jwks_refresh", production("--jwks-refresh", "soon"), "jwks-refresh"},
+		{"jwks_refresh_zero", production("--jwks-refresh", "0s"), "--jwks-refresh"},
+		{"sandbox_claims_without_jwks", []string{"--claims", "nino=x"}, "--claims"},
+		{"sandbox_ttl_over_max", []string{"--token-ttl", "5h"}, "--token-max-lifetime"},
+		{"sandbox_ttl_within_raised_max", []string{"--token-ttl", "5h", "--token-max-lifetime", "6h"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(tc.args, env(nil), io.Discard)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Load(%q) = %v, want nil", tc.args, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Load(%q) = %v, want an error about %s", tc.args, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestJWKSFileFlag(t *testing.T) {
+	t.Parallel()
+	c, err := Load([]string{"--jwks", "/etc/assist/jwks.json"}, env(nil), io.Discard)
+	if err != nil || c.JWKSURL != "file:/etc/assist/jwks.json" {
+		t.Errorf("Load(--jwks FILE) = %+v, %v; want --jwks-url file:/etc/assist/jwks.json", c, err)
+	}
+	c, err = Load(nil, env(map[string]string{"ASSIST_JWKS": "jwks.json"}), io.Discard)
+	if err != nil || c.JWKSURL != "file:jwks.json" {
+		t.Errorf("Load(ASSIST_JWKS) = %+v, %v; want --jwks-url file:jwks.json", c, err)
 	}
 }

@@ -17,14 +17,14 @@ func TestLimitDefaults(t *testing.T) {
 		c.MaxCalculationBytes != 1<<20 || c.DeliveryRetention != 24*time.Hour || c.AdminAddr != "" {
 		t.Errorf("Load() limits = %+v; want the documented defaults, no rate limit in sandbox", c)
 	}
-	p, err := Load([]string{"--mode", "production", "--upstream-url", "https://api.example", "--nrs-url", "off"}, env(nil), io.Discard)
+	p, err := Load(production(), env(nil), io.Discard)
 	if err != nil {
 		t.Fatalf("Load(production) = %v", err)
 	}
 	if p.RateLimit != DefaultProductionRateLimit || p.NRSURL != "" || !p.NRSDisabled {
 		t.Errorf("Load(production) = rate %v, nrs %q disabled %v; want %v, \"\", true", p.RateLimit, p.NRSURL, p.NRSDisabled, DefaultProductionRateLimit)
 	}
-	o, err := Load([]string{"--mode", "production", "--upstream-url", "https://api.example", "--nrs-url", "off", "--rate-limit", "0"}, env(nil), io.Discard)
+	o, err := Load(production("--rate-limit", "0"), env(nil), io.Discard)
 	if err != nil || o.RateLimit != 0 {
 		t.Errorf("Load(production --rate-limit 0) = %v, %v; want the limit off when asked", o, err)
 	}
@@ -37,7 +37,7 @@ func TestLimitProblems(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"production_without_nrs", []string{"--mode", "production", "--upstream-url", "https://api.example"}, "--nrs-url is required in production"},
+		{"production_without_nrs", production("--nrs-url", ""), "--nrs-url is required in production"},
 		{"pool_zero", []string{"--db-max-conns", "0"}, "--db-max-conns"},
 		{"rate_negative", []string{"--rate-limit", "-1"}, "--rate-limit"},
 		{"burst_zero", []string{"--rate-burst", "0"}, "--rate-burst"},

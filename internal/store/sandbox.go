@@ -175,3 +175,33 @@ func (db *DB) Authorisations(ctx context.Context, arn, nino string) ([]Authorisa
 	}
 	return out, nil
 }
+
+// SandboxData describes the sandbox data the database holds, one item per
+// kind found ("2 sandbox test users (individuals)"), or none. Production
+// refuses to start on such a database: the sandbox's signing key could
+// mint tokens, and its test users, agents and calculations are not real.
+// Agent authorisations (agent_clients) are not counted: `assist agents
+// authorise` writes them in production too; a sandbox agent's own row
+// (agents) is.
+func (db *DB) SandboxData(ctx context.Context) ([]string, error) {
+	kinds := []struct{ table, what string }{
+		{"signing_keys", "sandbox token signing key(s) (signing_keys)"},
+		{"individuals", "sandbox test user(s) (individuals)"},
+		{"agents", "sandbox test agent(s) (agents)"},
+		{"calculations", "calculation(s) loaded through test support (calculations)"},
+		{"test_users", "sandbox sign-in(s) (test_users)"},
+		{"oauth_applications", "sandbox OAuth application(s) (oauth_applications)"},
+	}
+	var found []string
+	for _, k := range kinds {
+		var n int
+		// The table names are the constants above, never input.
+		if err := db.queryRow(ctx, `SELECT COUNT(*) FROM `+k.table).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", k.table, err)
+		}
+		if n > 0 {
+			found = append(found, fmt.Sprintf("%d %s", n, k.what))
+		}
+	}
+	return found, nil
+}

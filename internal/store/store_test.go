@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -277,6 +278,49 @@ func TestSandboxData(t *testing.T) {
 		}
 		if _, err := db.Relationship(ctx, "AARN1234567", "TC663795B"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Relationship(deleted) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestSandboxDataFound(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
+		if got, err := db.SandboxData(ctx); err != nil || len(got) != 0 {
+			t.Fatalf("SandboxData(fresh database) = %q, %v; want none", got, err)
+		}
+		// An agent authorisation is production data too (assist agents
+		// authorise writes it): on its own it is not sandbox data.
+		if err := db.PutRelationship(ctx, "AARN7654321", "AA123456A", Main); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.SandboxData(ctx); err != nil || len(got) != 0 {
+			t.Fatalf("SandboxData(an authorisation only) = %q, %v; want none", got, err)
+		}
+		steps := []struct {
+			name  string
+			put   func() error
+			count int
+			want  string
+		}{
+			{"signing_key", func() error {
+				_, err := db.SigningKey(ctx, "k", func() ([]byte, error) { return []byte("{}"), nil })
+				return err
+			}, 1, "1 sandbox token signing key"},
+			{"individual", func() error {
+				return db.PutIndividual(ctx, &Individual{NINO: "TC663795B", MTDITID: "XAIT00000000001", CreatedAt: time.Now()})
+			}, 2, "1 sandbox test user"},
+			{"agent", func() error { return db.PutAgent(ctx, &Agent{ARN: "AARN1234567", CreatedAt: time.Now()}) }, 3, "1 sandbox test agent"},
+			{"calculation", func() error { return db.PutCalculation(ctx, "TC663795B", "2025-26", "x", []byte("{}")) }, 4, "1 calculation"},
+		}
+		for _, st := range steps {
+			if err := st.put(); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			got, err := db.SandboxData(ctx)
+			if err != nil || len(got) != st.count || !strings.Contains(strings.Join(got, "; "), st.want) {
+				t.Errorf("SandboxData() after %s = %q, %v; want %d items, one %q", st.name, got, err, st.count, st.want)
+			}
 		}
 	})
 }
