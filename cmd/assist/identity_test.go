@@ -141,24 +141,8 @@ func startServe(t *testing.T, args ...string) (base string, logs *serveLogBuffer
 		}
 	})
 	base = "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			return base, logs
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("runServe() = %v before it answered\n%s", err, logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server never answered: %v\n%s", err, logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitServing(t, base, done, logs)
+	return base, logs
 }
 
 // TestProductionIdentity drives production mode end to end: tokens of the

@@ -46,21 +46,7 @@ func TestServe(t *testing.T) {
 	}()
 
 	base := "http://" + addr
-	var resp *http.Response
-	var err error
-	for range 100 {
-		if resp, err = http.Get(base + "/health/ready"); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("server never answered: %v\n%s", err, logs)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /health/ready = %d", resp.StatusCode)
-	}
+	awaitServing(t, base, done, logs)
 
 	// /metrics is on the admin listener only, never on the API port.
 	for _, tc := range []struct {
@@ -79,7 +65,7 @@ func TestServe(t *testing.T) {
 	}
 
 	// A sandbox user's token works against the running service.
-	resp, err = http.Post(base+"/test-support/individuals", "application/json", strings.NewReader(`{"nino":"TC663795B"}`))
+	resp, err := http.Post(base+"/test-support/individuals", "application/json", strings.NewReader(`{"nino":"TC663795B"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,16 +108,11 @@ func TestServe(t *testing.T) {
 	go func() {
 		done2 <- runServe(ctx2, []string{"--addr", addr}, io.Discard, io.Discard, func(k string) string { return env[k] })
 	}()
-	for range 100 {
-		req, _ = http.NewRequest("POST", base+"/reports/TC663795B/2025-26/620490b4-06e3-4fef-a555-6fd0877dc7ca", nil)
-		req.Header.Set("Accept", "application/vnd.hmrc.1.0+json")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		if resp, err = http.DefaultClient.Do(req); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
+	awaitServing(t, base, done2, nil)
+	req, _ = http.NewRequest("POST", base+"/reports/TC663795B/2025-26/620490b4-06e3-4fef-a555-6fd0877dc7ca", nil)
+	req.Header.Set("Accept", "application/vnd.hmrc.1.0+json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
@@ -170,4 +151,33 @@ func serveBetween(s, start, end string) string {
 	}
 	v, _, _ := strings.Cut(after, end)
 	return v
+}
+
+// awaitServing waits until the service at base answers /health/ready with
+// 200. It fails the test when runServe returns first (done) or after a
+// minute: a race-built service on a busy 2-core machine can take many
+// seconds to load its rules and migrate.
+func awaitServing(t *testing.T, base string, done chan error, logs fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(base + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET /health/ready = %d", resp.StatusCode)
+			}
+			return
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("runServe() = %v before it answered\n%v", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server never answered: %v\n%v", err, logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
