@@ -303,14 +303,7 @@ func TestNoMessagesIsRecorded(t *testing.T) {
 // first ones in the engine's order and stores all of them.
 func TestStoredCalculation(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/calculation_2025-26_nudges.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := calc.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, c := nudges(t)
 	const maxMessages = 2
 	h := newHarness(t, harnessOptions{maxMessages: maxMessages})
 	user := h.newIndividual(`{}`)

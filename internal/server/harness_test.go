@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -466,4 +467,19 @@ func (h *harness) storedReport(id string) storedReport {
 	var sr storedReport
 	r.decode(h.t, &sr)
 	return sr
+}
+
+// nudges is the sandbox calculation the API tests load: its bytes, and as
+// the engine reads it.
+func nudges(tb testing.TB) ([]byte, *calc.Calculation) {
+	tb.Helper()
+	data, err := os.ReadFile("testdata/calculation_2025-26_nudges.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := calc.Decode(data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data, c
 }

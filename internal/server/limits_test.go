@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -51,14 +50,7 @@ func TestHygieneHeaders(t *testing.T) {
 // larger cap) it is not analysed.
 func TestCalculationCap(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/calculation_2025-26_nudges.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := calc.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, c := nudges(t)
 	h := newHarness(t, harnessOptions{maxCalculation: len(data) - 1})
 	user := h.newIndividual(`{}`)
 	put := "/test-support/calculations/" + user.NINO + "/" + c.TaxYear + "/" + c.CalculationID
@@ -146,14 +138,7 @@ func TestSaturation(t *testing.T) {
 	an := blockingAnalyzer{started: make(chan struct{}, 1), release: make(chan struct{}), next: catalogueAnalyzer{realCatalogue(t)}}
 	h := newHarness(t, harnessOptions{analyzer: an, maxInFlight: 1, queueWait: 50 * time.Millisecond})
 	user := h.newIndividual(`{}`)
-	data, err := os.ReadFile("testdata/calculation_2025-26_nudges.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := calc.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, c := nudges(t)
 	if got := h.do("PUT", "/test-support/calculations/"+user.NINO+"/"+c.TaxYear+"/"+c.CalculationID, headers("Content-Type", "application/json"), string(data)); got.status != 204 {
 		t.Fatalf("PUT calculation = %d %s", got.status, got.body)
 	}

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/testdb"
 )
@@ -24,14 +22,7 @@ func TestManyClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	data, err := os.ReadFile("testdata/calculation_2025-26_nudges.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := calc.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, c := nudges(t)
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
 			ho := harnessOptions{records: true, rateLimit: 0.2, rateBurst: 3, maxInFlight: 16}
