@@ -42,16 +42,9 @@ type bucket struct {
 	seen time.Time
 }
 
-func newRateLimiter(perSecond float64, burst, max int) *rateLimiter {
+func newRateLimiter(perSecond float64, burst, maxKeys int) *rateLimiter {
 	idle := time.Duration(float64(burst) / perSecond * float64(time.Second))
-	return &rateLimiter{limit: rate.Limit(perSecond), burst: burst, idle: max64(idle, time.Second), max: max, buckets: map[string]*bucket{}}
-}
-
-func max64(a, b time.Duration) time.Duration {
-	if a > b {
-		return a
-	}
-	return b
+	return &rateLimiter{limit: rate.Limit(perSecond), burst: burst, idle: max(idle, time.Second), max: maxKeys, buckets: map[string]*bucket{}}
 }
 
 // allow takes one request from key's bucket at now, or says how long until
