@@ -76,7 +76,7 @@ func syntheticCatalogue(tb testing.TB, n int, opts ...LoadOption) *Catalogue {
 		case 0: // a field that is rarely there
 			cond = fmt.Sprintf("calculation.rarelyThere%d.amount > 1000.0", i)
 		case 1: // a cheap first test that fails
-			cond = fmt.Sprintf(`"NOT_A_MESSAGE_%d" in messageIds && calculation.a > 1000.0`, i)
+			cond = fmt.Sprintf(`'"NOT_A_MESSAGE_%d" in messageIds && calculation.a > 1000.0'`, i)
 		case 2: // a comparison that does not hold
 			cond = fmt.Sprintf("calculation.a > %d.0 * 1000.0", i+10)
 		default: // fires
