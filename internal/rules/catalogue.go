@@ -43,7 +43,8 @@ type Rule struct {
 	Priority int `yaml:"priority"`
 	// Exclusive rules speak alone: when one fires, the other rules'
 	// messages are dropped, since advice built on a calculation that cannot
-	// be right would mislead.
+	// be right would mislead. Exclusive rules run first, and when one
+	// fires the others are not run (nor their errors reported).
 	Exclusive   bool   `yaml:"exclusive"`
 	Description string `yaml:"description"`
 	// References name the rule's legal basis or GOV.UK manual pages.

@@ -110,3 +110,26 @@ func BenchmarkEvaluateRules(b *testing.B) {
 		})
 	}
 }
+
+// TestExclusiveRuleStopsTheOthers pins that when an exclusive rule fires
+// the other rules do not run: their messages would be dropped, and their
+// errors are not reported. When it does not fire, they run as usual.
+func TestExclusiveRuleStopsTheOthers(t *testing.T) {
+	t.Parallel()
+	exclusive := strings.Replace(rule("INCONSISTENT", "calculation.a < 0", "calculation.a"), "priority: 50\n", "priority: 90\nexclusive: true\n", 1)
+	c, err := Load(testCatalogue(map[string]string{
+		"a.yaml": exclusive,
+		"b.yaml": rule("BROKEN", "calculation.a > 'text'", "calculation.a"),
+	}), Reviewed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":-5}}`)
+	if got := strings.Join(ruleIDs(bad.Messages), " "); got != "INCONSISTENT" || len(bad.Errors) != 0 {
+		t.Errorf("inconsistent calculation gave %q and errors %v, want INCONSISTENT alone", got, bad.Errors)
+	}
+	good := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":5}}`)
+	if len(good.Messages) != 0 || len(good.Errors) != 1 || good.Errors[0].RuleID != "BROKEN" {
+		t.Errorf("consistent calculation gave %v and errors %v, want BROKEN's error", ruleIDs(good.Messages), good.Errors)
+	}
+}

@@ -49,7 +49,7 @@ func (c *Catalogue) EvaluateBoth(ctx context.Context, doc *calc.Calculation) (en
 }
 
 func (c *Catalogue) evaluateIn(ctx context.Context, doc *calc.Calculation, langs ...Lang) ([]*Result, error) {
-	findings, ruleErrs, err := c.evaluate(ctx, doc, c.rules)
+	findings, ruleErrs, err := c.evaluate(ctx, doc, c.rules, slices.Contains(langs, Welsh))
 	if err != nil {
 		return nil, err
 	}
@@ -85,43 +85,76 @@ findings:
 }
 
 // evaluate returns findings in rule order (the catalogue's: severity,
-// priority, then id) and, within a rule, item order.
-func (c *Catalogue) evaluate(ctx context.Context, doc *calc.Calculation, rules []*compiled) ([]finding, []RuleError, error) {
-	in := c.inputs(doc)
+// priority, then id) and, within a rule, item order. Welsh evidence is
+// worked out only when welsh is set.
+//
+// Exclusive rules run first: when one fires, the other rules' messages
+// would be dropped (see Rule.Exclusive), so they are not run at all, and
+// their errors are not reported. Otherwise every rule runs, in order.
+func (c *Catalogue) evaluate(ctx context.Context, doc *calc.Calculation, rules []*compiled, welsh bool) ([]finding, []RuleError, error) {
 	start := doc.StartYear()
 	// One activation and one variables map serve every rule and item in
 	// turn: rules run one at a time, and nothing a rule keeps (its
 	// evidence) refers to them.
-	act := &activation{in: in, vars: &lazyVars{}}
+	act := &activation{in: c.inputs(doc), vars: &lazyVars{}, welsh: welsh}
 	act.vars.act = act
-	var out []finding
-	ruleErrs := []RuleError{}
-	for _, r := range rules {
+	type outcome struct {
+		findings []finding
+		err      error
+	}
+	run := func(r *compiled) (outcome, error) {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		if !r.appliesTo(start) {
-			continue
+			return outcome{}, err
 		}
 		fs, err := r.run(ctx, act)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, nil, ctxErr
+				return outcome{}, ctxErr
 			}
-			ruleErrs = append(ruleErrs, RuleError{RuleID: r.ID, Error: err.Error()})
+		}
+		return outcome{fs, err}, nil
+	}
+
+	var out []finding
+	ruleErrs := []RuleError{}
+	exclusiveRan := map[*compiled]outcome{}
+	for _, r := range rules {
+		if !r.Exclusive || !r.appliesTo(start) {
 			continue
 		}
-		out = append(out, fs...)
+		o, err := run(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		exclusiveRan[r] = o
+		if o.err != nil {
+			ruleErrs = append(ruleErrs, RuleError{RuleID: r.ID, Error: o.err.Error()})
+		}
+		out = append(out, o.findings...)
 	}
-	return exclusive(out), ruleErrs, nil
-}
+	if len(out) > 0 {
+		return out, ruleErrs, nil
+	}
 
-// exclusive keeps only the findings of exclusive rules when there are any.
-func exclusive(fs []finding) []finding {
-	if !slices.ContainsFunc(fs, func(f finding) bool { return f.rule.Exclusive }) {
-		return fs
+	ruleErrs = ruleErrs[:0]
+	for _, r := range rules {
+		if !r.appliesTo(start) {
+			continue
+		}
+		o, ran := exclusiveRan[r]
+		if !ran {
+			var err error
+			if o, err = run(r); err != nil {
+				return nil, nil, err
+			}
+		}
+		if o.err != nil {
+			ruleErrs = append(ruleErrs, RuleError{RuleID: r.ID, Error: o.err.Error()})
+			continue
+		}
+		out = append(out, o.findings...)
 	}
-	return slices.DeleteFunc(fs, func(f finding) bool { return !f.rule.Exclusive })
+	return out, ruleErrs, nil
 }
 
 var emptyMap = map[string]any{}
@@ -177,6 +210,7 @@ type activation struct {
 	params map[string]any
 	vars   *lazyVars
 	item   ref.Val // nil outside a forEach
+	welsh  bool    // whether to work out Welsh evidence
 }
 
 // ResolveName implements interpreter.Activation.
@@ -291,7 +325,7 @@ func (r *compiled) runItem(ctx context.Context, act *activation, index int) (fin
 			return finding{}, false, fmt.Errorf("evidence.%s: %w", name, err)
 		}
 		f.evidence[name] = v
-		if r.welsh[i] == nil {
+		if r.welsh[i] == nil || !act.welsh {
 			continue
 		}
 		if f.welsh == nil {
