@@ -215,6 +215,14 @@ func Load(fsys fs.FS, opts ...LoadOption) (*Catalogue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rules: cel environment: %w", err)
 	}
+	folder, err := cel.NewConstantFoldingOptimizer()
+	if err != nil {
+		return nil, fmt.Errorf("rules: cel constant folding: %w", err)
+	}
+	opt, err := cel.NewStaticOptimizer(folder)
+	if err != nil {
+		return nil, fmt.Errorf("rules: cel optimizer: %w", err)
+	}
 	c := &Catalogue{
 		limits:   map[string]map[string]float64{},
 		messages: map[string]MessageText{},
@@ -267,7 +275,7 @@ func Load(fsys fs.FS, opts ...LoadOption) (*Catalogue, error) {
 					continue
 				}
 				seen[r.ID] = name
-				cr, errs := compileRule(env, r, !cfg.reviewed)
+				cr, errs := compileRule(env, opt, r, !cfg.reviewed)
 				problems = append(problems, errs...)
 				if cr != nil {
 					c.rules = append(c.rules, cr)
@@ -359,7 +367,7 @@ func (c *Catalogue) addThresholds(name string, data []byte) error {
 	return nil
 }
 
-func compileRule(env *cel.Env, r Rule, metered bool) (*compiled, []error) {
+func compileRule(env *cel.Env, opt *cel.StaticOptimizer, r Rule, metered bool) (*compiled, []error) {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s: %s", r.file, r.ID, fmt.Sprintf(format, args...)))
@@ -400,6 +408,15 @@ func compileRule(env *cel.Env, r Rule, metered bool) (*compiled, []error) {
 		if iss.Err() != nil {
 			bad("%s: %v", what, iss.Err())
 			return nil
+		}
+		// Literal lists and maps (a rule's field names, its words) are
+		// built once here rather than on every evaluation. Folding runs
+		// CEL without a cost limit, so only reviewed catalogues are folded.
+		if !metered {
+			if ast, iss = opt.Optimize(env, ast); iss.Err() != nil {
+				bad("%s: %v", what, iss.Err())
+				return nil
+			}
 		}
 		opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 		if metered {
