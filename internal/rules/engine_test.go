@@ -133,3 +133,24 @@ func TestExclusiveRuleStopsTheOthers(t *testing.T) {
 		t.Errorf("consistent calculation gave %v and errors %v, want BROKEN's error", ruleIDs(good.Messages), good.Errors)
 	}
 }
+
+// TestExpandMatchesPlaceholder pins that expand fills templates exactly as
+// the placeholder expression would.
+func TestExpandMatchesPlaceholder(t *testing.T) {
+	t.Parallel()
+	value := func(name string) string {
+		if name == "empty" {
+			return ""
+		}
+		return "<" + name + ">"
+	}
+	for _, tmpl := range []string{
+		"", "plain", "{a}", "{empty}", "x{empty}y", "{a}{b_2}{C9}", "{", "}", "{}", "{1a}", "{a", "a}", "{{a}}",
+		"{a-b}", "{a b}", "£{amount} in {taxYear}.", "/x/{nino}/{taxYear}/{calculationId}", "{_a}", "{a_}", "é{a}é{",
+	} {
+		want := placeholder.ReplaceAllStringFunc(tmpl, func(m string) string { return value(m[1 : len(m)-1]) })
+		if got := expand(tmpl, value); got != want {
+			t.Errorf("expand(%q) = %q, want %q", tmpl, got, want)
+		}
+	}
+}
