@@ -3,8 +3,12 @@ package calc
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -133,4 +137,42 @@ func FuzzDecodeTree(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkSameTree(t, data)
 	})
+}
+
+// TestExactFloatMatchesParseFloat pins the fast path for numbers to
+// strconv.ParseFloat, bit for bit, on amounts of every size calculations
+// hold and on literals at the fast path's limits.
+func TestExactFloatMatchesParseFloat(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	lits := []string{"0", "-0", "0.0", "1", "-1.5", "0.1", "0.01", "99999999999.99", "-99999999999.99", "999999999999999", "0.00000000000001", "123456789012.345"}
+	for range 200000 {
+		digits := 1 + rng.IntN(15)
+		var b strings.Builder
+		if rng.IntN(2) == 0 {
+			b.WriteByte('-')
+		}
+		for i := range digits {
+			if i == digits-rng.IntN(digits) && i > 0 && !strings.Contains(b.String(), ".") {
+				b.WriteByte('.')
+			}
+			b.WriteByte(byte('0' + rng.IntN(10)))
+		}
+		lits = append(lits, b.String())
+	}
+	for _, lit := range lits {
+		want, err := strconv.ParseFloat(lit, 64)
+		if err != nil {
+			t.Fatalf("ParseFloat(%q): %v", lit, err)
+		}
+		got, ok := exactFloat(lit)
+		if !ok || math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("exactFloat(%q) = %v, %v; want %v", lit, got, ok, want)
+		}
+	}
+	for _, lit := range []string{"1e5", "1234567890123456", "0.1234567890123456"} {
+		if _, ok := exactFloat(lit); ok {
+			t.Errorf("exactFloat(%q) took the fast path, want ParseFloat", lit)
+		}
+	}
 }
