@@ -195,9 +195,9 @@ type loadConfig struct {
 
 // Reviewed says the catalogue is reviewed code built into the binary (the
 // embedded one), so its expressions run without CEL's cost limit and
-// interrupt checks. Those checks bound what any one expression may do, and
-// cost about a third of evaluation; the context is still checked between
-// rules and between a rule's items. Never pass it for a catalogue read from
+// interrupt checks, and with their constants folded at load. Those checks
+// bound what any one expression may do, and were half of evaluation; the
+// context is still checked between rules and between a rule's items. Never pass it for a catalogue read from
 // --rules: that one keeps the limit, and an expression that exceeds it is
 // reported as its rule's error.
 func Reviewed() LoadOption {
