@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strconv"
 
@@ -19,14 +18,13 @@ import (
 
 // loadCatalogue loads the rules in dir, or the embedded catalogue when dir is "".
 func loadCatalogue(dir string) (*rules.Catalogue, error) {
-	var fsys fs.FS = rulefiles.FS
-	if dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("rules directory %q: not a readable directory", dir)
-		}
-		fsys = os.DirFS(dir)
+	if dir == "" {
+		return rules.Load(rulefiles.FS, rules.Reviewed())
 	}
-	return rules.Load(fsys)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("rules directory %q: not a readable directory", dir)
+	}
+	return rules.Load(os.DirFS(dir))
 }
 
 // runExplain prints the guidance for one calculation as JSON.

@@ -36,11 +36,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 
-	var catalogueFS fs.FS = rulefiles.FS
+	// The built-in catalogue is reviewed code; one from --rules keeps
+	// CEL's cost limit.
+	catalogueFS, loadOpts := fs.FS(rulefiles.FS), []rules.LoadOption{rules.Reviewed()}
 	if cfg.Rules != "" {
-		catalogueFS = os.DirFS(cfg.Rules)
+		catalogueFS, loadOpts = os.DirFS(cfg.Rules), nil
 	}
-	cat, err := rules.Load(catalogueFS)
+	cat, err := rules.Load(catalogueFS, loadOpts...)
 	if err != nil {
 		return fmt.Errorf("load rules: %w", err)
 	}

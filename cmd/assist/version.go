@@ -33,7 +33,7 @@ func runVersion(stdout, stderr io.Writer) int {
 			revision += " (modified)"
 		}
 	}
-	cat, err := rules.Load(rulefiles.FS)
+	cat, err := rules.Load(rulefiles.FS, rules.Reviewed())
 	if err != nil {
 		fmt.Fprintf(stderr, "assist version: built-in rules: %v\n", err)
 		return exitFail

@@ -15,8 +15,6 @@
 package calc
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -122,14 +120,12 @@ func GenerationOf(startYear int) Generation {
 // Decode reads one calculation. Errors wrap ErrInvalid and name what is wrong
 // in one line.
 func Decode(data []byte) (*Calculation, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var root any
-	if err := dec.Decode(&root); err != nil {
+	dec, root, err := decodeTree(data)
+	switch {
+	case errors.Is(err, errMoreThanOne):
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	case err != nil:
 		return nil, fmt.Errorf("%w: not valid JSON: %s", ErrInvalid, oneLine(err.Error()))
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("%w: more than one JSON value", ErrInvalid)
 	}
 	doc, ok := root.(map[string]any)
 	if !ok {
@@ -148,7 +144,7 @@ func Decode(data []byte) (*Calculation, error) {
 	}
 	delete(doc, "internal") // downstream-only, never part of the MTD response
 
-	taxYear, err := metadataTaxYear(meta["taxYear"])
+	taxYear, err := metadataTaxYear(meta["taxYear"], dec.yearLiteral)
 	if err != nil {
 		return nil, fmt.Errorf("%w: metadata.taxYear: %v", ErrInvalid, err)
 	}
@@ -164,13 +160,12 @@ func Decode(data []byte) (*Calculation, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 
-	normalised := normalise("", doc).(map[string]any)
 	start, _ := ParseTaxYear(taxYear)
 	c := &Calculation{
 		TaxYear:       taxYear,
 		CalculationID: id,
 		Generation:    GenerationOf(start),
-		Doc:           normalised,
+		Doc:           doc,
 	}
 	if pi, ok := c.Section("inputs")["personalInformation"].(map[string]any); ok {
 		c.NINO, _ = pi["identifier"].(string)
@@ -179,8 +174,8 @@ func Decode(data []byte) (*Calculation, error) {
 }
 
 // metadataTaxYear accepts the MTD form ("2026-27") and the downstream form
-// (the year the tax year ends, 2027).
-func metadataTaxYear(v any) (string, error) {
+// (the year the tax year ends, 2027). literal is the number as written.
+func metadataTaxYear(v any, literal string) (string, error) {
 	switch t := v.(type) {
 	case nil:
 		return "", errors.New("missing")
@@ -189,10 +184,10 @@ func metadataTaxYear(v any) (string, error) {
 			return "", err
 		}
 		return t, nil
-	case json.Number:
-		end, err := strconv.Atoi(t.String())
+	case float64:
+		end, err := strconv.Atoi(literal)
 		if err != nil || end < 1000 || end > 9999 {
-			return "", fmt.Errorf("%s is not a year", t)
+			return "", fmt.Errorf("%s is not a year", literal)
 		}
 		return fmt.Sprintf("%d-%02d", end-1, end%100), nil
 	default:

@@ -1,7 +1,6 @@
 package calc
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode"
 )
@@ -77,44 +76,81 @@ var bandLists = map[string]bool{
 	"taxBands": true, "nic4Bands": true, "cgtTaxBands": true, "pensionBands": true,
 }
 
-// normalise returns v with numbers as float64, keys renamed and enums in MTD
-// spelling. parent is the key v sits under ("" at the top; for list elements,
-// the list's key).
-func normalise(parent string, v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, child := range t {
-			name := k
-			if r, ok := renamedInside[[2]string{parent, k}]; ok {
-				name = r
-			} else if r, ok := renamedKeys[k]; ok {
-				name = r
-			}
-			if s, ok := child.(string); ok && (enumKeys[name] || (name == "name" && bandLists[parent])) {
-				out[name] = normaliseEnum(name, s)
-				continue
-			}
-			out[name] = normalise(name, child)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, child := range t {
-			out[i] = normalise(parent, child)
-		}
-		return out
-	case json.Number:
-		f, err := t.Float64()
-		if err != nil {
-			// Out of float64 range: keep the literal so nothing is silently
-			// changed; rules treat it as a string and do not fire.
-			return t.String()
-		}
-		return f
-	default:
-		return v
+// keysByLength says, for each key any table above names, which tables to
+// look in, so that the decoder looks in none for most keys (a profile put a
+// tenth of decoding in map lookups here). Keys are found by length, then
+// compared: a handful of string comparisons costs less than hashing.
+var keysByLength = func() [][]keySpec {
+	kinds := map[string]keyKind{}
+	for k := range renamedKeys {
+		kinds[k] |= kindRenamed
 	}
+	for pk := range renamedInside {
+		kinds[pk[1]] |= kindRenamedInside
+	}
+	for k := range enumKeys {
+		kinds[k] |= kindEnum
+	}
+	kinds["name"] |= kindBandName
+	var t [][]keySpec
+	for k, kind := range kinds {
+		for len(t) <= len(k) {
+			t = append(t, nil)
+		}
+		t[len(k)] = append(t[len(k)], keySpec{k, kind})
+	}
+	return t
+}()
+
+type keySpec struct {
+	key  string
+	kind keyKind
+}
+
+func kindOf(k string) keyKind {
+	if len(k) >= len(keysByLength) {
+		return 0
+	}
+	for _, s := range keysByLength[len(k)] {
+		if s.key == k {
+			return s.kind
+		}
+	}
+	return 0
+}
+
+type keyKind uint8
+
+const (
+	kindRenamed keyKind = 1 << iota
+	kindRenamedInside
+	kindEnum
+	kindBandName
+)
+
+// normalKey is the MTD name of key k inside parent (the normalised key of
+// the object k is in; "" at the top).
+func normalKey(parent, k string) string {
+	kind := kindOf(k)
+	if kind == 0 {
+		return k
+	}
+	if kind&kindRenamedInside != 0 {
+		if r, ok := renamedInside[[2]string{parent, k}]; ok {
+			return r
+		}
+	}
+	if kind&kindRenamed != 0 {
+		return renamedKeys[k]
+	}
+	return k
+}
+
+// isEnum tells whether a string under key name (in an object under parent)
+// is an enum to normalise.
+func isEnum(parent, name string) bool {
+	kind := kindOf(name)
+	return kind&kindEnum != 0 || (kind&kindBandName != 0 && bandLists[parent])
 }
 
 func normaliseEnum(key, s string) string {

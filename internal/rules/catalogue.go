@@ -43,7 +43,8 @@ type Rule struct {
 	Priority int `yaml:"priority"`
 	// Exclusive rules speak alone: when one fires, the other rules'
 	// messages are dropped, since advice built on a calculation that cannot
-	// be right would mislead.
+	// be right would mislead. Exclusive rules run first, and when one
+	// fires the others are not run (nor their errors reported).
 	Exclusive   bool   `yaml:"exclusive"`
 	Description string `yaml:"description"`
 	// References name the rule's legal basis or GOV.UK manual pages.
@@ -178,16 +179,49 @@ type compiled struct {
 	evidence  []cel.Program // expr, or en for evidence given per language
 	welsh     []cel.Program // cy for evidence given per language, else nil
 	params    map[string]any
+	// metered rules run with CEL's cost limit and interrupt checks (see
+	// Reviewed).
+	metered bool
 }
 
 var idPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
 
+// LoadOption changes how Load compiles a catalogue.
+type LoadOption func(*loadConfig)
+
+type loadConfig struct {
+	reviewed bool
+}
+
+// Reviewed says the catalogue is reviewed code built into the binary (the
+// embedded one), so its expressions run without CEL's cost limit and
+// interrupt checks, and with their constants folded at load. Those checks
+// bound what any one expression may do, and were half of evaluation; the
+// context is still checked between rules and between a rule's items. Never pass it for a catalogue read from
+// --rules: that one keeps the limit, and an expression that exceeds it is
+// reported as its rule's error.
+func Reviewed() LoadOption {
+	return func(c *loadConfig) { c.reviewed = true }
+}
+
 // Load reads and compiles the catalogue in fsys. Any problem in any file
 // fails the whole load: a service must not start on half a catalogue.
-func Load(fsys fs.FS) (*Catalogue, error) {
+func Load(fsys fs.FS, opts ...LoadOption) (*Catalogue, error) {
+	var cfg loadConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	env, err := newEnv()
 	if err != nil {
 		return nil, fmt.Errorf("rules: cel environment: %w", err)
+	}
+	folder, err := cel.NewConstantFoldingOptimizer()
+	if err != nil {
+		return nil, fmt.Errorf("rules: cel constant folding: %w", err)
+	}
+	opt, err := cel.NewStaticOptimizer(folder)
+	if err != nil {
+		return nil, fmt.Errorf("rules: cel optimizer: %w", err)
 	}
 	c := &Catalogue{
 		limits:   map[string]map[string]float64{},
@@ -241,7 +275,7 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 					continue
 				}
 				seen[r.ID] = name
-				cr, errs := compileRule(env, r)
+				cr, errs := compileRule(env, opt, r, !cfg.reviewed)
 				problems = append(problems, errs...)
 				if cr != nil {
 					c.rules = append(c.rules, cr)
@@ -333,7 +367,7 @@ func (c *Catalogue) addThresholds(name string, data []byte) error {
 	return nil
 }
 
-func compileRule(env *cel.Env, r Rule) (*compiled, []error) {
+func compileRule(env *cel.Env, opt *cel.StaticOptimizer, r Rule, metered bool) (*compiled, []error) {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s: %s", r.file, r.ID, fmt.Sprintf(format, args...)))
@@ -347,7 +381,7 @@ func compileRule(env *cel.Env, r Rule) (*compiled, []error) {
 	if r.Priority < MinPriority || r.Priority > MaxPriority {
 		bad("priority must be a whole number from %d (most urgent) to %d, not %d", MinPriority, MaxPriority, r.Priority)
 	}
-	cr := &compiled{Rule: r, params: map[string]any{}}
+	cr := &compiled{Rule: r, params: map[string]any{}, metered: metered}
 	var err error
 	if cr.from, err = yearBound(r.TaxYears.From); err != nil {
 		bad("taxYears.from: %v", err)
@@ -375,11 +409,20 @@ func compileRule(env *cel.Env, r Rule) (*compiled, []error) {
 			bad("%s: %v", what, iss.Err())
 			return nil
 		}
-		p, err := env.Program(ast,
-			cel.EvalOptions(cel.OptOptimize),
-			cel.CostLimit(costLimit),
-			cel.InterruptCheckFrequency(100),
-		)
+		// Literal lists and maps (a rule's field names, its words) are
+		// built once here rather than on every evaluation. Folding runs
+		// CEL without a cost limit, so only reviewed catalogues are folded.
+		if !metered {
+			if ast, iss = opt.Optimize(env, ast); iss.Err() != nil {
+				bad("%s: %v", what, iss.Err())
+				return nil
+			}
+		}
+		opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+		if metered {
+			opts = append(opts, cel.CostLimit(costLimit), cel.InterruptCheckFrequency(100))
+		}
+		p, err := env.Program(ast, opts...)
 		if err != nil {
 			bad("%s: %v", what, err)
 			return nil

@@ -260,7 +260,7 @@ func (c *Catalogue) runCase(ctx context.Context, r *compiled, cs Case) error {
 	if err != nil {
 		return err
 	}
-	findings, ruleErrs, err := c.evaluate(ctx, calculation, []*compiled{r})
+	findings, ruleErrs, err := c.evaluate(ctx, calculation, []*compiled{r}, true)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (c *Catalogue) EvaluateBoth(ctx context.Context, doc *calc.Calculation) (en
 }
 
 func (c *Catalogue) evaluateIn(ctx context.Context, doc *calc.Calculation, langs ...Lang) ([]*Result, error) {
-	findings, ruleErrs, err := c.evaluate(ctx, doc, c.rules)
+	findings, ruleErrs, err := c.evaluate(ctx, doc, c.rules, slices.Contains(langs, Welsh))
 	if err != nil {
 		return nil, err
 	}
@@ -85,46 +85,91 @@ findings:
 }
 
 // evaluate returns findings in rule order (the catalogue's: severity,
-// priority, then id) and, within a rule, item order.
-func (c *Catalogue) evaluate(ctx context.Context, doc *calc.Calculation, rules []*compiled) ([]finding, []RuleError, error) {
-	base, err := c.activation(doc)
-	if err != nil {
-		return nil, nil, err
-	}
+// priority, then id) and, within a rule, item order. Welsh evidence is
+// worked out only when welsh is set.
+//
+// Exclusive rules run first: when one fires, the other rules' messages
+// would be dropped (see Rule.Exclusive), so they are not run at all, and
+// their errors are not reported. Otherwise every rule runs, in order.
+func (c *Catalogue) evaluate(ctx context.Context, doc *calc.Calculation, rules []*compiled, welsh bool) ([]finding, []RuleError, error) {
 	start := doc.StartYear()
+	// One activation and one variables map serve every rule and item in
+	// turn: rules run one at a time, and nothing a rule keeps (its
+	// evidence) refers to them.
+	act := &activation{in: c.inputs(doc), vars: &lazyVars{}, welsh: welsh}
+	act.vars.act = act
+	type outcome struct {
+		findings []finding
+		err      error
+	}
+	run := func(r *compiled) (outcome, error) {
+		if err := ctx.Err(); err != nil {
+			return outcome{}, err
+		}
+		fs, err := r.run(ctx, act)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return outcome{}, ctxErr
+			}
+		}
+		return outcome{fs, err}, nil
+	}
+
 	var out []finding
 	ruleErrs := []RuleError{}
+	exclusiveRan := map[*compiled]outcome{}
 	for _, r := range rules {
-		if err := ctx.Err(); err != nil {
+		if !r.Exclusive || !r.appliesTo(start) {
+			continue
+		}
+		o, err := run(r)
+		if err != nil {
 			return nil, nil, err
 		}
+		exclusiveRan[r] = o
+		if o.err != nil {
+			ruleErrs = append(ruleErrs, RuleError{RuleID: r.ID, Error: o.err.Error()})
+		}
+		out = append(out, o.findings...)
+	}
+	if len(out) > 0 {
+		return out, ruleErrs, nil
+	}
+
+	ruleErrs = ruleErrs[:0]
+	for _, r := range rules {
 		if !r.appliesTo(start) {
 			continue
 		}
-		fs, err := r.run(ctx, base)
-		if err != nil {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, nil, ctxErr
+		o, ran := exclusiveRan[r]
+		if !ran {
+			var err error
+			if o, err = run(r); err != nil {
+				return nil, nil, err
 			}
-			ruleErrs = append(ruleErrs, RuleError{RuleID: r.ID, Error: err.Error()})
+		}
+		if o.err != nil {
+			ruleErrs = append(ruleErrs, RuleError{RuleID: r.ID, Error: o.err.Error()})
 			continue
 		}
-		out = append(out, fs...)
+		out = append(out, o.findings...)
 	}
-	return exclusive(out), ruleErrs, nil
-}
-
-// exclusive keeps only the findings of exclusive rules when there are any.
-func exclusive(fs []finding) []finding {
-	if !slices.ContainsFunc(fs, func(f finding) bool { return f.rule.Exclusive }) {
-		return fs
-	}
-	return slices.DeleteFunc(fs, func(f finding) bool { return !f.rule.Exclusive })
+	return out, ruleErrs, nil
 }
 
 var emptyMap = map[string]any{}
 
-func (c *Catalogue) activation(doc *calc.Calculation) (interpreter.Activation, error) {
+// inputs are the values every rule reads, worked out once per calculation.
+type inputs struct {
+	metadata, inputs, calculation, messages map[string]any
+	messageIDs                              ref.Val
+	taxYear, nino                           ref.Val
+	isFinal                                 ref.Val
+	limits                                  ref.Val
+	year                                    map[string]any
+}
+
+func (c *Catalogue) inputs(doc *calc.Calculation) *inputs {
 	section := func(name string) map[string]any {
 		if m := doc.Section(name); m != nil {
 			return m
@@ -141,19 +186,68 @@ func (c *Catalogue) activation(doc *calc.Calculation) (interpreter.Activation, e
 	}
 	meta := section("metadata")
 	final := isFinal(doc.Generation, meta)
-	return interpreter.NewActivation(map[string]any{
-		varMetadata:    meta,
-		varInputs:      section("inputs"),
-		varCalculation: section("calculation"),
-		varMessages:    section("messages"),
-		varMessageIDs:  ids,
-		varTaxYear:     doc.TaxYear,
-		varIsFinal:     final,
-		varNINO:        doc.NINO,
-		varLimits:      limits,
-		varYear:        yearOf(doc, final, meta),
-	})
+	// The calculation's sections stay Go maps: CEL reads a path through
+	// map[string]any without converting each step. The small values are
+	// converted once here rather than on every read.
+	return &inputs{
+		metadata:    meta,
+		inputs:      section("inputs"),
+		calculation: section("calculation"),
+		messages:    section("messages"),
+		messageIDs:  types.NewStringList(types.DefaultTypeAdapter, ids),
+		taxYear:     types.String(doc.TaxYear),
+		nino:        types.String(doc.NINO),
+		isFinal:     types.Bool(final),
+		limits:      types.DefaultTypeAdapter.NativeToValue(limits),
+		year:        yearOf(doc, final, meta),
+	}
 }
+
+// activation is what one rule's expressions read: the calculation's inputs,
+// the rule's params and variables, and the item a forEach rule is at.
+type activation struct {
+	in     *inputs
+	params map[string]any
+	vars   *lazyVars
+	item   ref.Val // nil outside a forEach
+	welsh  bool    // whether to work out Welsh evidence
+}
+
+// ResolveName implements interpreter.Activation.
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case varMetadata:
+		return a.in.metadata, true
+	case varInputs:
+		return a.in.inputs, true
+	case varCalculation:
+		return a.in.calculation, true
+	case varMessages:
+		return a.in.messages, true
+	case varMessageIDs:
+		return a.in.messageIDs, true
+	case varTaxYear:
+		return a.in.taxYear, true
+	case varIsFinal:
+		return a.in.isFinal, true
+	case varNINO:
+		return a.in.nino, true
+	case varLimits:
+		return a.in.limits, true
+	case varYear:
+		return a.in.year, true
+	case varParams:
+		return a.params, true
+	case varVariables:
+		return a.vars, true
+	case varItem:
+		return a.item, a.item != nil
+	}
+	return nil, false
+}
+
+// Parent implements interpreter.Activation.
+func (a *activation) Parent() interpreter.Activation { return nil }
 
 // isFinal tells whether the calculation is the one a return is finalised (or
 // amended) on: the point where guidance matters most.
@@ -169,21 +263,19 @@ func isFinal(g calc.Generation, meta map[string]any) bool {
 	return false
 }
 
-// run evaluates one rule against the shared activation.
-func (r *compiled) run(ctx context.Context, base interpreter.Activation) ([]finding, error) {
-	ruleAct, err := interpreter.NewActivation(map[string]any{varParams: r.params})
-	if err != nil {
-		return nil, err
-	}
-	act := interpreter.NewHierarchicalActivation(base, ruleAct)
+// run evaluates one rule with the shared activation.
+func (r *compiled) run(ctx context.Context, act *activation) ([]finding, error) {
+	act.params = r.params
+	act.item = nil
+	act.vars.reset(ctx, r)
 	if r.forEach == nil {
-		f, ok, err := r.runItem(ctx, act, nil, 0)
+		f, ok, err := r.runItem(ctx, act, 0)
 		if err != nil || !ok {
 			return nil, err
 		}
 		return []finding{f}, nil
 	}
-	list, err := eval(ctx, r.forEach, act)
+	list, err := r.eval(ctx, r.forEach, act)
 	if err != nil {
 		return nil, absentOr("forEach", err)
 	}
@@ -194,7 +286,12 @@ func (r *compiled) run(ctx context.Context, base interpreter.Activation) ([]find
 	var out []finding
 	i := 0
 	for it := lister.Iterator(); it.HasNext() == types.True; i++ {
-		f, ok, err := r.runItem(ctx, act, it.Next(), i)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		act.item = it.Next()
+		act.vars.reset(ctx, r)
+		f, ok, err := r.runItem(ctx, act, i)
 		if err != nil {
 			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
@@ -206,21 +303,10 @@ func (r *compiled) run(ctx context.Context, base interpreter.Activation) ([]find
 }
 
 // runItem evaluates the condition, then evidence, for one item (or the
-// whole calculation when item is nil); variables are worked out as they are
-// read. Absent inputs give (_, false, nil).
-func (r *compiled) runItem(ctx context.Context, parent interpreter.Activation, item ref.Val, index int) (finding, bool, error) {
-	vars := newLazyVars(ctx, r)
-	bindings := map[string]any{varVariables: vars}
-	if item != nil {
-		bindings[varItem] = item
-	}
-	act, err := interpreter.NewActivation(bindings)
-	if err != nil {
-		return finding{}, false, err
-	}
-	act = interpreter.NewHierarchicalActivation(parent, act)
-	vars.act = act
-	v, err := eval(ctx, r.condition, act)
+// whole calculation outside a forEach); variables are worked out as they
+// are read. Absent inputs give (_, false, nil).
+func (r *compiled) runItem(ctx context.Context, act *activation, index int) (finding, bool, error) {
+	v, err := r.eval(ctx, r.condition, act)
 	if err != nil {
 		return finding{}, false, absentOr("condition", err)
 	}
@@ -234,26 +320,26 @@ func (r *compiled) runItem(ctx context.Context, parent interpreter.Activation, i
 	f := finding{rule: r, item: index, evidence: make(map[string]any, len(r.evidence))}
 	for i, p := range r.evidence {
 		name := r.Evidence[i].Name
-		v, err := evidenceValue(ctx, p, act)
+		v, err := r.evidenceValue(ctx, p, act)
 		if err != nil {
 			return finding{}, false, fmt.Errorf("evidence.%s: %w", name, err)
 		}
 		f.evidence[name] = v
-		if r.welsh[i] == nil {
+		if r.welsh[i] == nil || !act.welsh {
 			continue
 		}
 		if f.welsh == nil {
 			f.welsh = map[string]any{}
 		}
-		if f.welsh[name], err = evidenceValue(ctx, r.welsh[i], act); err != nil {
+		if f.welsh[name], err = r.evidenceValue(ctx, r.welsh[i], act); err != nil {
 			return finding{}, false, fmt.Errorf("evidence.%s.cy: %w", name, err)
 		}
 	}
 	return f, true, nil
 }
 
-func evidenceValue(ctx context.Context, p cel.Program, act interpreter.Activation) (any, error) {
-	v, err := eval(ctx, p, act)
+func (r *compiled) evidenceValue(ctx context.Context, p cel.Program, act interpreter.Activation) (any, error) {
+	v, err := r.eval(ctx, p, act)
 	if err != nil {
 		// The condition held, so evidence it depends on must be there.
 		return nil, err
@@ -261,8 +347,15 @@ func evidenceValue(ctx context.Context, p cel.Program, act interpreter.Activatio
 	return native(v)
 }
 
-func eval(ctx context.Context, p cel.Program, act interpreter.Activation) (ref.Val, error) {
-	v, _, err := p.ContextEval(ctx, act)
+// eval runs one of r's programs. A metered rule runs with the context, so
+// that its interrupt checks can stop it; a reviewed one runs without, which
+// saves a context and a goroutine-safe flag per expression.
+func (r *compiled) eval(ctx context.Context, p cel.Program, act interpreter.Activation) (ref.Val, error) {
+	if r.metered {
+		v, _, err := p.ContextEval(ctx, act)
+		return v, err
+	}
+	v, _, err := p.Eval(act)
 	return v, err
 }
 

@@ -68,9 +68,7 @@ func (c *Catalogue) render(f finding, doc *calc.Calculation, lang Lang) (Message
 		content = r.CY
 	}
 	fill := func(tmpl string) string {
-		return placeholder.ReplaceAllStringFunc(tmpl, func(m string) string {
-			return sanitize(shown[m[1:len(m)-1]], lang)
-		})
+		return expand(tmpl, func(name string) string { return sanitize(shown[name], lang) })
 	}
 	m := Message{
 		RuleID:   r.ID,
@@ -80,7 +78,7 @@ func (c *Catalogue) render(f finding, doc *calc.Calculation, lang Lang) (Message
 		Body:     fill(content.Body),
 		Action:   fill(content.Action),
 		Links:    make([]Link, len(r.Links)),
-		Path:     placeholder.ReplaceAllStringFunc(r.Path, func(m string) string { return shown[m[1:len(m)-1]] }),
+		Path:     expand(r.Path, func(name string) string { return shown[name] }),
 		Evidence: reported,
 		Item:     f.item,
 	}
@@ -92,6 +90,50 @@ func (c *Catalogue) render(f finding, doc *calc.Calculation, lang Lang) (Message
 		m.Links[i] = Link{Title: title, URL: l.URL}
 	}
 	return m, nil
+}
+
+// expand replaces each {name} in tmpl (as placeholder matches) with
+// value(name). It does what placeholder.ReplaceAllStringFunc would, without
+// a regular expression: that was half the cost of rendering.
+func expand(tmpl string, value func(name string) string) string {
+	if strings.IndexByte(tmpl, '{') < 0 {
+		return tmpl
+	}
+	var b strings.Builder
+	b.Grow(len(tmpl) + 32)
+	rest := tmpl
+	for {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			break
+		}
+		n := placeholderName(rest[open+1:])
+		if n == 0 || open+1+n >= len(rest) || rest[open+1+n] != '}' {
+			b.WriteString(rest[:open+1])
+			rest = rest[open+1:]
+			continue
+		}
+		b.WriteString(rest[:open])
+		b.WriteString(value(rest[open+1 : open+1+n]))
+		rest = rest[open+2+n:]
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// placeholderName is the length of the name [A-Za-z][A-Za-z0-9_]* at the
+// start of s, or 0.
+func placeholderName(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '_'):
+		default:
+			return i
+		}
+	}
+	return len(s)
 }
 
 // format returns how v is shown in lang and how it is reported as evidence.

@@ -16,7 +16,7 @@ import (
 
 func loadDefault(tb testing.TB) *Catalogue {
 	tb.Helper()
-	c, err := Load(rulefiles.FS)
+	c, err := Load(rulefiles.FS, Reviewed())
 	if err != nil {
 		tb.Fatalf("Load(default catalogue): %v", err)
 	}
@@ -234,36 +234,41 @@ func evalDoc(t *testing.T, c *Catalogue, doc string) *Result {
 // absent means "does not fire", a real failure is that rule's error only.
 func TestAbsentInputsDoNotFire(t *testing.T) {
 	t.Parallel()
-	c, err := Load(testCatalogue(map[string]string{
-		"a.yaml": rule("READS_A", "calculation.a > 1000", "calculation.a"),
-		"b.yaml": rule("READS_NESTED", "calculation.x.y.z > 1000", "calculation.x.y.z"),
-		"c.yaml": rule("READS_LIST", "calculation.list[0] > 1000", "calculation.list[0]"),
-		"d.yaml": rule("BROKEN", "calculation.a > 'text'", "calculation.a"),
-		"e.yaml": rule("OR_ABSENT", "calculation.a > 1000 || calculation.missing > 0", "calculation.a"),
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"list":[]}}`)
-	if len(res.Messages) != 0 {
-		t.Errorf("absent inputs fired %v", ruleIDs(res.Messages))
-	}
-	if len(res.Errors) != 0 {
-		t.Errorf("errors = %v, want none: absent is not a failure", res.Errors)
-	}
+	// Both ways of running a catalogue tell absence apart the same way.
+	for name, opts := range map[string][]LoadOption{"metered": nil, "reviewed": {Reviewed()}} {
+		t.Run(name, func(t *testing.T) {
+			c, err := Load(testCatalogue(map[string]string{
+				"a.yaml": rule("READS_A", "calculation.a > 1000", "calculation.a"),
+				"b.yaml": rule("READS_NESTED", "calculation.x.y.z > 1000", "calculation.x.y.z"),
+				"c.yaml": rule("READS_LIST", "calculation.list[0] > 1000", "calculation.list[0]"),
+				"d.yaml": rule("BROKEN", "calculation.a > 'text'", "calculation.a"),
+				"e.yaml": rule("OR_ABSENT", "calculation.a > 1000 || calculation.missing > 0", "calculation.a"),
+			}), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"list":[]}}`)
+			if len(res.Messages) != 0 {
+				t.Errorf("absent inputs fired %v", ruleIDs(res.Messages))
+			}
+			if len(res.Errors) != 0 {
+				t.Errorf("errors = %v, want none: absent is not a failure", res.Errors)
+			}
 
-	res = evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":2000.5,"x":{"y":{"z":5000}},"list":[3000]}}`)
-	if got := strings.Join(ruleIDs(res.Messages), " "); got != "OR_ABSENT READS_A READS_LIST READS_NESTED" {
-		t.Errorf("present inputs fired %q", got)
-	}
-	if len(res.Errors) != 1 || res.Errors[0].RuleID != "BROKEN" {
-		t.Errorf("errors = %v, want only BROKEN: a failing rule must not take the others down", res.Errors)
-	}
-	if got := res.Messages[1].Body; got != "Body £2,000.50" {
-		t.Errorf("body = %q, want %q", got, "Body £2,000.50")
-	}
-	if got, _ := json.Marshal(res.Messages[1].Evidence); string(got) != `{"amount":2000.50}` {
-		t.Errorf("evidence = %s, want exact pence", got)
+			res = evalDoc(t, c, `{"metadata":{"taxYear":"2025-26","calculationId":"12345678"},"calculation":{"a":2000.5,"x":{"y":{"z":5000}},"list":[3000]}}`)
+			if got := strings.Join(ruleIDs(res.Messages), " "); got != "OR_ABSENT READS_A READS_LIST READS_NESTED" {
+				t.Errorf("present inputs fired %q", got)
+			}
+			if len(res.Errors) != 1 || res.Errors[0].RuleID != "BROKEN" {
+				t.Errorf("errors = %v, want only BROKEN: a failing rule must not take the others down", res.Errors)
+			}
+			if got := res.Messages[1].Body; got != "Body £2,000.50" {
+				t.Errorf("body = %q, want %q", got, "Body £2,000.50")
+			}
+			if got, _ := json.Marshal(res.Messages[1].Evidence); string(got) != `{"amount":2000.50}` {
+				t.Errorf("evidence = %s, want exact pence", got)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -33,8 +34,13 @@ const (
 	varAbsent
 )
 
-func newLazyVars(ctx context.Context, r *compiled) *lazyVars {
-	return &lazyVars{r: r, ctx: ctx, state: make([]varState, len(r.vars)), vals: make([]ref.Val, len(r.vars))}
+// reset makes l r's variables, none of them read yet, keeping its storage.
+func (l *lazyVars) reset(ctx context.Context, r *compiled) {
+	l.r, l.ctx = r, ctx
+	l.state = slices.Grow(l.state[:0], len(r.vars))[:len(r.vars)]
+	clear(l.state)
+	l.vals = slices.Grow(l.vals[:0], len(r.vars))[:len(r.vars)]
+	clear(l.vals)
 }
 
 // get returns the variable's value, (nil, false) when it is absent, or a
@@ -49,7 +55,7 @@ func (l *lazyVars) get(i int) (ref.Val, bool) {
 		return types.NewErr("variables.%s refers to itself", l.r.Variables[i].Name), true
 	}
 	l.state[i] = varReading
-	v, err := eval(l.ctx, l.r.vars[i], l.act)
+	v, err := l.r.eval(l.ctx, l.r.vars[i], l.act)
 	switch {
 	case err != nil && isAbsent(err):
 		l.state[i] = varAbsent

@@ -57,7 +57,7 @@ var (
 // realCatalogue is the built-in rule catalogue, compiled once per test run.
 func realCatalogue(tb testing.TB) *rules.Catalogue {
 	tb.Helper()
-	catalogueOnce.Do(func() { catalogue, catalogueErr = rules.Load(rulefiles.FS) })
+	catalogueOnce.Do(func() { catalogue, catalogueErr = rules.Load(rulefiles.FS, rules.Reviewed()) })
 	if catalogueErr != nil {
 		tb.Fatalf("rules.Load() = %v", catalogueErr)
 	}
