@@ -170,20 +170,11 @@ func (d *decoder) object(parent string) (any, error) {
 			}
 		}
 		d.members = append(d.members, member{name, v})
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.invalid("")
+		if more, err := d.next('}', "after object key:value pair"); err != nil {
+			return nil, err
+		} else if !more {
+			break
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			continue
-		case '}':
-			d.pos++
-		default:
-			return nil, d.invalid("after object key:value pair")
-		}
-		break
 	}
 	out := make(map[string]any, len(d.members)-base)
 	for _, m := range d.members[base:] {
@@ -193,6 +184,24 @@ func (d *decoder) object(parent string) (any, error) {
 	d.members = d.members[:base]
 	d.depth--
 	return out, nil
+}
+
+// next reads what follows an element of an object or list: a comma (more
+// to come) or the closing bracket.
+func (d *decoder) next(closing byte, where string) (more bool, err error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return false, d.invalid("")
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		return true, nil
+	case closing:
+		d.pos++
+		return false, nil
+	}
+	return false, d.invalid(where)
 }
 
 func (d *decoder) array(parent string) (any, error) {
@@ -213,20 +222,11 @@ func (d *decoder) array(parent string) (any, error) {
 			return nil, err
 		}
 		d.items = append(d.items, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.invalid("")
+		if more, err := d.next(']', "after array element"); err != nil {
+			return nil, err
+		} else if !more {
+			break
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			continue
-		case ']':
-			d.pos++
-		default:
-			return nil, d.invalid("after array element")
-		}
-		break
 	}
 	out := make([]any, len(d.items)-base)
 	copy(out, d.items[base:])
