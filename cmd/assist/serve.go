@@ -80,6 +80,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	svc.MaxCalculationBytes = cfg.MaxCalculationBytes
+	// One registry holds every metric /metrics serves: the runtime's, the
+	// outbox's and the API's.
+	reg := metrics.NewRegistry()
+	if err := metrics.RegisterOutbox(reg, out, log); err != nil {
+		return err
+	}
+	apiMetrics, err := metrics.NewAPI(reg, cat.Rules())
+	if err != nil {
+		return err
+	}
 	opts := server.Options{
 		Sandbox:          cfg.Mode == config.Sandbox,
 		Reports:          svc,
@@ -94,6 +104,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		RateLimit:           cfg.RateLimit,
 		RateBurst:           cfg.RateBurst,
 		MaxInFlight:         cfg.MaxInFlight,
+		Metrics:             apiMetrics,
 	}
 	if cfg.AgentRelationshipsURL != "" {
 		// Agent authorisations come from the relationships service, not
@@ -115,7 +126,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	admin, err := startAdmin(ctx, cfg.AdminAddr, metrics.Handler(out, log), log)
+	admin, err := startAdmin(ctx, cfg.AdminAddr, metrics.Handler(reg), log)
 	if err != nil {
 		ln.Close()
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -17,9 +18,20 @@ type fixedCounts struct {
 
 func (f fixedCounts) Counts(context.Context) (map[string]int, error) { return f.m, f.err }
 
+// outboxHandler serves a fresh registry with the outbox's metrics read
+// from counter.
+func outboxHandler(tb testing.TB, counter Counter) http.Handler {
+	tb.Helper()
+	reg := NewRegistry()
+	if err := RegisterOutbox(reg, counter, slog.New(slog.DiscardHandler)); err != nil {
+		tb.Fatalf("RegisterOutbox() = %v", err)
+	}
+	return Handler(reg)
+}
+
 func TestHandler(t *testing.T) {
 	t.Parallel()
-	h := Handler(fixedCounts{m: map[string]int{"discarded": 2, "cancelled": 1, "retryable": 5}}, slog.New(slog.DiscardHandler))
+	h := outboxHandler(t, fixedCounts{m: map[string]int{"discarded": 2, "cancelled": 1, "retryable": 5}})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -35,7 +47,7 @@ func TestHandler(t *testing.T) {
 		}
 	}
 	rec = httptest.NewRecorder()
-	Handler(fixedCounts{err: errors.New("db down")}, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	outboxHandler(t, fixedCounts{err: errors.New("db down")}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if body, _ := io.ReadAll(rec.Body); !strings.Contains(string(body), "assist_outbox_up 0") {
 		t.Errorf("/metrics with the database down lacks assist_outbox_up 0")
 	}

@@ -61,11 +61,13 @@ type Party struct {
 // Message is one message of a report, in the report's language.
 type Message struct {
 	RuleID string
-	Title  string
-	Body   string
-	Action string
-	Links  []Link
-	Path   string
+	// Severity is the rule's, for the metrics; it is not stored.
+	Severity rules.Severity
+	Title    string
+	Body     string
+	Action   string
+	Links    []Link
+	Path     string
 	// Shown tells whether the customer saw the message: a report shows
 	// only the first MaxMessages, and keeps the rest for rule authors.
 	Shown bool
@@ -268,7 +270,7 @@ func (s *Service) fromResults(req Request, en, cy *rules.Result) *Report {
 func messages(res *rules.Result) []Message {
 	out := make([]Message, 0, len(res.Messages))
 	for _, m := range res.Messages {
-		msg := Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []Link{}}
+		msg := Message{RuleID: m.RuleID, Severity: m.Severity, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []Link{}}
 		for _, l := range m.Links {
 			msg.Links = append(msg.Links, Link{Title: l.Title, URL: l.URL})
 		}

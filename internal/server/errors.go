@@ -101,6 +101,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // writeProblems writes one or more errors: a lone "object" problem as an
 // object, anything else as an array, with the first problem's status.
 func (s *Server) writeProblems(w http.ResponseWriter, ps problems) {
+	noteCode(w, ps[0].Error.Code)
 	if st := ps[0].Status; (st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -141,4 +142,20 @@ func encodeJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// noteCode tells the statusWriter under w the HMRC code of the answer (the
+// first problem's), for the request metrics.
+func noteCode(w http.ResponseWriter, code hmrc.Code) {
+	for {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.code = code
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }

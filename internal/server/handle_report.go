@@ -55,6 +55,9 @@ func (s *Server) handleProduce() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		// Counted here, the one caller of Commit, once the report is
+		// stored: a report that failed to store was never given.
+		s.metrics.Report(rep)
 		if body == nil {
 			w.WriteHeader(http.StatusNoContent)
 			return

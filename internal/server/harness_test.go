@@ -24,6 +24,7 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/outbox"
@@ -96,6 +97,9 @@ type harness struct {
 	issuer *auth.Issuer
 	key    []byte // the issuer's private key
 	logs   *syncBuffer
+	// admin is the base URL of the operator's endpoint, GET /metrics, on
+	// its own listener as assist serve has it.
+	admin string
 }
 
 type harnessOptions struct {
@@ -182,7 +186,13 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	if ho.maxCalculation > 0 {
 		svc.MaxCalculationBytes = ho.maxCalculation
 	}
+	reg := metrics.NewRegistry()
+	apiMetrics, err := metrics.NewAPI(reg, realCatalogue(tb).Rules())
+	if err != nil {
+		tb.Fatal(err)
+	}
 	opts := server.Options{
+		Metrics:          apiMetrics,
 		Sandbox:          !ho.production,
 		Reports:          svc,
 		Store:            db,
@@ -219,13 +229,22 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, ln, 5*time.Second) }()
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	adminDone := make(chan error, 1)
+	go func() { adminDone <- server.RunAdmin(ctx, adminLn, metrics.Handler(reg), log) }()
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			tb.Errorf("server.Run() = %v", err)
 		}
+		if err := <-adminDone; err != nil {
+			tb.Errorf("server.RunAdmin() = %v", err)
+		}
 	})
-	return &harness{t: tb, url: "http://" + ln.Addr().String(), db: db, issuer: issuer, key: key, logs: logs}
+	return &harness{t: tb, url: "http://" + ln.Addr().String(), db: db, issuer: issuer, key: key, logs: logs, admin: "http://" + adminLn.Addr().String()}
 }
 
 // response is what a request got back.

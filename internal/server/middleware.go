@@ -14,6 +14,7 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/logging"
+	"github.com/open-assist/assist/internal/metrics"
 )
 
 type requestIDKey struct{}
@@ -24,11 +25,13 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// statusWriter remembers the status and size of a response.
+// statusWriter remembers the status and size of a response, and the HMRC
+// code of an error answer.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	size   int
+	code   hmrc.Code
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -51,9 +54,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // base gives every response a fresh X-CorrelationId and the headers that
 // keep it out of caches and content sniffing (204s too), turns a panic into
-// a 500 (never a stack trace to the client), and logs one line per request.
-// It logs the route pattern, not the path, so no NINO reaches the logs, and
-// never a header.
+// a 500 (never a stack trace to the client), and logs and counts each
+// request. It logs and labels the route pattern, not the path, so no NINO
+// reaches the logs or the metrics, and never a header.
 func (s *Server) base(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -83,6 +86,11 @@ func (s *Server) base(next http.Handler) http.Handler {
 				slog.Int("status", sw.status),
 				slog.Int("bytes", sw.size),
 				logging.Duration("duration", time.Since(start)))
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK // what net/http sends for a handler that wrote nothing
+			}
+			s.metrics.Request(route, status, string(sw.code), time.Since(start))
 		}()
 		if len(r.RequestURI) > MaxURIBytes {
 			s.writeProblems(sw, problems{hmrc.ErrURITooLong})
@@ -155,6 +163,7 @@ func (s *Server) api(scope string, next http.Handler) http.Handler {
 		}
 		if s.rate != nil {
 			if wait, ok := s.rate.allow(p.Subject, time.Now()); !ok {
+				s.metrics.Rejected(metrics.ReasonRateLimit)
 				w.Header().Set("Retry-After", retryAfter(wait))
 				s.fail(w, r, errThrottled)
 				return
@@ -165,10 +174,15 @@ func (s *Server) api(scope string, next http.Handler) http.Handler {
 			return
 		}
 		if !s.slots.acquire(r.Context()) {
+			s.metrics.Rejected(metrics.ReasonSaturation)
 			s.fail(w, r, errBusy)
 			return
 		}
-		defer s.slots.release()
+		s.metrics.Started()
+		defer func() {
+			s.metrics.Finished()
+			s.slots.release()
+		}()
 		ctx, cancel := context.WithTimeout(auth.NewContext(r.Context(), p, raw), s.opts.RequestTimeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))

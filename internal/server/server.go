@@ -15,8 +15,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/logging"
+	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
@@ -63,6 +66,9 @@ type Options struct {
 	// more waits up to QueueWait (default 1s) for a slot, then gets 503.
 	MaxInFlight int
 	QueueWait   time.Duration
+	// Metrics records requests, admission and the messages of reports;
+	// default metrics on a registry of their own, which nobody scrapes.
+	Metrics *metrics.API
 }
 
 // Relationships is where agent authorisations are checked.
@@ -85,6 +91,7 @@ type Server struct {
 	handler http.Handler
 	rate    *rateLimiter // nil: no rate limit
 	slots   *slots
+	metrics *metrics.API
 }
 
 // New returns a Server, checking that it has what it needs.
@@ -127,7 +134,14 @@ func New(opts Options) (*Server, error) {
 	if opts.APIStatus == "" {
 		opts.APIStatus = "BETA"
 	}
-	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now}
+	if opts.Metrics == nil {
+		m, err := metrics.NewAPI(prometheus.NewRegistry(), nil)
+		if err != nil {
+			return nil, err
+		}
+		opts.Metrics = m
+	}
+	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now, metrics: opts.Metrics}
 	s.slots = &slots{ch: make(chan struct{}, opts.MaxInFlight), wait: opts.QueueWait}
 	if opts.RateLimit > 0 {
 		s.rate = newRateLimiter(opts.RateLimit, opts.RateBurst, maxRateKeys)
