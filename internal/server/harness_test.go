@@ -228,7 +228,10 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln, 5*time.Second) }()
+	// net/http's Shutdown counts a connection that has sent no request yet
+	// as busy for its first 5 seconds (a client may dial one speculatively),
+	// so a grace of 5 seconds could run out with nothing in flight.
+	go func() { done <- srv.Run(ctx, ln, 30*time.Second) }()
 	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
