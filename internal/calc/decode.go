@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // maxDepth bounds nesting as encoding/json does, so that a hostile document
@@ -166,7 +167,7 @@ func (d *decoder) object(parent string) (any, error) {
 		}
 		if d.depth == 2 && parent == "metadata" && k == "taxYear" {
 			if _, ok := v.(float64); ok {
-				d.yearLiteral = trimSpace(d.src[start:d.pos])
+				d.yearLiteral = strings.TrimLeft(d.src[start:d.pos], " \t\n\r")
 			}
 		}
 		d.members = append(d.members, member{name, v})
@@ -366,11 +367,4 @@ func (d *decoder) digits() int {
 		n++
 	}
 	return n
-}
-
-func trimSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r') {
-		s = s[1:]
-	}
-	return s
 }

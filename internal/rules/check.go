@@ -172,11 +172,14 @@ func (c *Catalogue) checkLimits(r *compiled, add func(string, ...any)) {
 	}
 }
 
+// placeholders lists the names of s's placeholders, read as render reads
+// them (expand).
 func placeholders(s string) []string {
 	var out []string
-	for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
-		out = append(out, m[1])
-	}
+	expand(s, func(name string) string {
+		out = append(out, name)
+		return ""
+	})
 	return out
 }
 
@@ -194,7 +197,7 @@ func checkText(add func(string, ...any), known map[string]bool, where, text stri
 			}
 		}
 	}
-	filled := placeholder.ReplaceAllString(text, "x")
+	filled := expand(text, func(string) string { return "x" })
 	if bad := badCharacters(filled, lang); len(bad) > 0 {
 		add("%s: characters HMRC's API does not allow: %q", where, string(bad))
 	}
@@ -313,11 +316,7 @@ func (c *Catalogue) checkEvidence(r *compiled, findings []finding, lang Lang, wa
 		if e == nil {
 			return fmt.Errorf("evidence %s is not one the rule reports", name)
 		}
-		v := findings[0].evidence[name]
-		if cy, ok := findings[0].welsh[name]; ok && lang == Welsh {
-			v = cy
-		}
-		got, _, err := c.format(e.Format, v, lang)
+		got, _, err := c.format(e.Format, findings[0].value(name, lang), lang)
 		if err != nil {
 			return fmt.Errorf("evidence %s: %w", name, err)
 		}

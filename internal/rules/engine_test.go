@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -133,6 +134,10 @@ func TestExclusiveRuleStopsTheOthers(t *testing.T) {
 		t.Errorf("consistent calculation gave %v and errors %v, want BROKEN's error", ruleIDs(good.Messages), good.Errors)
 	}
 }
+
+// placeholder is what a placeholder is, as a regular expression: the
+// reference expand is checked against.
+var placeholder = regexp.MustCompile(`\{([A-Za-z][A-Za-z0-9_]*)\}`)
 
 // TestExpandMatchesPlaceholder pins that expand fills templates exactly as
 // the placeholder expression would.

@@ -25,6 +25,14 @@ type finding struct {
 	welsh    map[string]any // the Welsh value of evidence given per language
 }
 
+// value is the evidence named name as lang's text shows it.
+func (f finding) value(name string, lang Lang) any {
+	if cy, ok := f.welsh[name]; ok && lang == Welsh {
+		return cy
+	}
+	return f.evidence[name]
+}
+
 // Evaluate runs every rule that applies to the calculation's tax year and
 // renders what fires in lang. A rule whose inputs are absent does not fire; a
 // rule that fails is reported in Result.Errors and the others still run.
