@@ -179,7 +179,7 @@ func CheckJWKSURL(s string) error {
 			return fmt.Errorf("%q has no host", s)
 		}
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !IsLoopback(u.Hostname()) {
 			return fmt.Errorf("%q: http is allowed only to a loopback address; use https", u.Redacted())
 		}
 	case "file":
@@ -192,7 +192,9 @@ func CheckJWKSURL(s string) error {
 	return nil
 }
 
-func isLoopback(host string) bool {
+// IsLoopback tells whether host names this machine: the one place http (no
+// TLS) is allowed for a service that carries keys, tokens or NINOs.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

@@ -321,6 +321,7 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	positive("delivery-timeout", c.DeliveryTimeout)
 	positive("delivery-rescue-after", c.DeliveryRescueAfter)
 	positive("delivery-poll-interval", c.DeliveryPollInterval)
+	positive("delivery-retention", c.DeliveryRetention)
 	if jwksFile != "" {
 		if c.JWKSURL != "" {
 			errs = append(errs, errors.New("--jwks and --jwks-url both name a key set: give one"))
@@ -334,15 +335,19 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	if claimNames != "" && c.JWKSURL == "" {
 		errs = append(errs, errors.New("--claims applies to an external issuer's tokens: it needs --jwks-url"))
 	}
-	count := func(name string, n, max int) {
-		if n < 0 || n > max {
-			errs = append(errs, fmt.Errorf("--%s: %d is not a number from 0 to %d", name, n, max))
+	count := func(name string, n, lo, hi int) {
+		if n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("--%s: %d is not a number from %d to %d", name, n, lo, hi))
 		}
 	}
-	count("workers", c.Workers, 1000)
-	count("max-messages", c.MaxMessages, MaxMessagesLimit)
-	count("delivery-max-attempts", c.DeliveryMaxAttempts, 100000)
-	count("upstream-retries", c.UpstreamRetries, 10)
+	count("workers", c.Workers, 0, 1000)
+	count("delivery-max-attempts", c.DeliveryMaxAttempts, 0, 100000)
+	count("upstream-retries", c.UpstreamRetries, 0, 10)
+	count("db-max-conns", c.DBMaxConns, 1, 1000)
+	count("rate-burst", c.RateBurst, 1, 10000)
+	count("max-in-flight", c.MaxInFlight, 1, 10000)
+	count("max-calculation-bytes", c.MaxCalculationBytes, 1<<10, 64<<20)
+	// --max-messages is checked by Validate.
 	c.SupportingAgents = map[string]bool{}
 	for _, e := range strings.Split(agents, ",") {
 		switch e = strings.TrimSpace(e); e {

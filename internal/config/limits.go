@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/open-assist/assist/internal/report"
+	"github.com/open-assist/assist/internal/store"
 )
 
 // Defaults of the limits. The pool stays well under PostgreSQL's default
 // max_connections (100) with several replicas; 1 MiB is 25 times the
 // largest real calculation (about 40 kB).
 const (
-	DefaultDBMaxConns          = 20
+	DefaultDBMaxConns          = store.DefaultMaxConns
 	DefaultMaxInFlight         = 32
-	DefaultMaxCalculationBytes = 1 << 20
+	DefaultMaxCalculationBytes = report.DefaultMaxCalculationBytes
 	// DefaultProductionRateLimit is HMRC's API platform's default rate limit
 	// for an application (3 requests a second), so that software built to
 	// HMRC's limits is never throttled sooner by this service.
@@ -50,19 +53,10 @@ func (c *Config) addLimitFlags(fs *flag.FlagSet, def func(name, fallback string)
 	return l
 }
 
-// parse checks c's limits and sets the rate limit, after the other flags
-// (its default depends on the mode).
+// parse sets the rate limit, after the other flags (its default depends on
+// the mode), and --nrs-url off.
 func (l *limitFlags) parse(c *Config) []error {
 	var errs []error
-	count := func(name string, n, lo, hi int) {
-		if n < lo || n > hi {
-			errs = append(errs, fmt.Errorf("--%s: %d is not a number from %d to %d", name, n, lo, hi))
-		}
-	}
-	count("db-max-conns", c.DBMaxConns, 1, 1000)
-	count("rate-burst", c.RateBurst, 1, 10000)
-	count("max-in-flight", c.MaxInFlight, 1, 10000)
-	count("max-calculation-bytes", c.MaxCalculationBytes, 1<<10, 64<<20)
 	switch {
 	case l.rateLimit == "" && c.Mode == Production:
 		c.RateLimit = DefaultProductionRateLimit
@@ -73,9 +67,6 @@ func (l *limitFlags) parse(c *Config) []error {
 			errs = append(errs, fmt.Errorf("--rate-limit: %q is not a number of requests a second from 0 to 100000", l.rateLimit))
 		}
 		c.RateLimit = r
-	}
-	if c.DeliveryRetention <= 0 {
-		errs = append(errs, fmt.Errorf("--delivery-retention: %s is not a positive duration", c.DeliveryRetention))
 	}
 	if c.NRSURL == NRSOff {
 		c.NRSURL, c.NRSDisabled = "", true

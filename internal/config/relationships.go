@@ -1,12 +1,11 @@
 package config
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/url"
 	"time"
+
+	"github.com/open-assist/assist/internal/relationships"
 )
 
 // addRelationshipsFlags defines the flags of the agent relationships
@@ -20,33 +19,16 @@ func (c *Config) addRelationshipsFlags(fs *flag.FlagSet, def func(name, fallback
 }
 
 // validateRelationships reports the problems of the relationships service
-// settings. The URL carries NINOs and the callers' tokens: https, or http
-// only to this machine; and no password in it, where logs could show it.
+// settings; the URL's are relationships.CheckURL's.
 func (c *Config) validateRelationships() []error {
 	var errs []error
 	if raw := c.AgentRelationshipsURL; raw != "" {
-		u, err := url.Parse(raw)
-		switch {
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			errs = append(errs, errors.New("--agent-relationships-url is not an http(s) URL"))
-		case u.User != nil:
-			errs = append(errs, errors.New("--agent-relationships-url must not hold a user name or password"))
-		case u.RawQuery != "" || u.Fragment != "":
-			errs = append(errs, errors.New("--agent-relationships-url must not have a query or fragment"))
-		case u.Scheme == "http" && !isLoopback(u.Hostname()):
-			errs = append(errs, fmt.Errorf("--agent-relationships-url: http is allowed only to a loopback address, not %q; use https", u.Hostname()))
+		if _, err := relationships.CheckURL(raw); err != nil {
+			errs = append(errs, fmt.Errorf("--agent-relationships-url: %w", err))
 		}
 	}
 	if c.AgentRelationshipsTimeout <= 0 || c.AgentRelationshipsTimeout > time.Minute {
 		errs = append(errs, fmt.Errorf("--agent-relationships-timeout: %s is not a duration from 1ns to 1m", c.AgentRelationshipsTimeout))
 	}
 	return errs
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -130,21 +129,13 @@ func CheckURL(raw string) (*url.URL, error) {
 	case u.RawQuery != "" || u.Fragment != "":
 		return nil, errors.New("relationships: the URL must not have a query or fragment")
 	case u.Scheme == "https":
-	case u.Scheme == "http" && loopback(u.Hostname()):
+	case u.Scheme == "http" && auth.IsLoopback(u.Hostname()):
 	case u.Scheme == "http":
 		return nil, fmt.Errorf("relationships: http is allowed only to a loopback address, not %q; use https", u.Hostname())
 	default:
 		return nil, fmt.Errorf("relationships: %q is not an http(s) URL", u.Redacted())
 	}
 	return u, nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Relationship returns store.Main or store.Supporting, an error wrapping

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/logging"
 	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/oauth"
@@ -59,10 +60,11 @@ type Options struct {
 	// default report.DefaultMaxCalculationBytes.
 	MaxCalculationBytes int
 	// RateLimit is how many API requests a second one token subject may
-	// make, with bursts of RateBurst (default 10); 0 is no limit.
+	// make, with bursts of RateBurst (default config.DefaultRateBurst); 0 is no limit.
 	RateLimit float64
 	RateBurst int
-	// MaxInFlight bounds the API requests served at once (default 32); one
+	// MaxInFlight bounds the API requests served at once (default
+	// config.DefaultMaxInFlight); one
 	// more waits up to QueueWait (default 1s) for a slot, then gets 503.
 	MaxInFlight int
 	QueueWait   time.Duration
@@ -123,10 +125,10 @@ func New(opts Options) (*Server, error) {
 		opts.MaxCalculationBytes = report.DefaultMaxCalculationBytes
 	}
 	if opts.RateBurst <= 0 {
-		opts.RateBurst = 10
+		opts.RateBurst = config.DefaultRateBurst
 	}
 	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = 32
+		opts.MaxInFlight = config.DefaultMaxInFlight
 	}
 	if opts.QueueWait <= 0 {
 		opts.QueueWait = time.Second
