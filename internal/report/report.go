@@ -241,12 +241,18 @@ func (s *Service) fromResults(req Request, en, cy *rules.Result) *Report {
 	if req.Language == rules.Welsh {
 		res = cy
 	}
-	// The engine orders messages by importance; the first maxMessages are
-	// shown.
-	all := messages(res)
-	shown := min(len(all), s.maxMessages)
-	for i := range all {
-		all[i].Shown = i < shown
+	// The engine orders messages by importance, the same in both
+	// languages; the first maxMessages are shown.
+	english, welsh := messages(en), messages(cy)
+	shown := min(len(english), s.maxMessages)
+	for _, ms := range [][]Message{english, welsh} {
+		for i := range ms {
+			ms[i].Shown = i < shown
+		}
+	}
+	all := english
+	if req.Language == rules.Welsh {
+		all = welsh
 	}
 	return &Report{
 		ID:             uuid.NewString(),
@@ -261,8 +267,8 @@ func (s *Service) fromResults(req Request, en, cy *rules.Result) *Report {
 		RuleErrors:     res.Errors,
 		RequestedBy:    req.By,
 		RequestID:      req.RequestID,
-		English:        messages(en)[:shown],
-		Welsh:          messages(cy)[:shown],
+		English:        english[:shown],
+		Welsh:          welsh[:shown],
 		Headers:        req.Headers,
 	}
 }
