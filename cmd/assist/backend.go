@@ -13,7 +13,6 @@ import (
 	"github.com/open-assist/assist/internal/logging"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/outbox"
-	"github.com/open-assist/assist/internal/record"
 	"github.com/open-assist/assist/internal/server"
 	"github.com/open-assist/assist/internal/store"
 )
@@ -23,10 +22,9 @@ func newLogger(w io.Writer, level slog.Level, format config.LogFormat) *slog.Log
 	return slog.New(server.NewLogHandler(logging.NewHandler(w, level, string(format))))
 }
 
-// openBackend opens the store and its outbox, migrating both (one replica at
-// a time), and makes the store queue the proof of every report and
-// acknowledgement in the same transaction. workers overrides cfg.Workers
-// when not negative.
+// openBackend opens the store (which migrates its tables and the outbox's,
+// one replica at a time) and the outbox that delivers what the store
+// queues. workers overrides cfg.Workers when not negative.
 func openBackend(ctx context.Context, cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
 	return openBackendWith(ctx, store.Open, cfg, workers, log)
 }
@@ -37,30 +35,20 @@ func openExistingBackend(ctx context.Context, cfg *config.Config, workers int, l
 	return openBackendWith(ctx, store.OpenExisting, cfg, workers, log)
 }
 
-func openBackendWith(ctx context.Context, open func(context.Context, string) (*store.DB, error), cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
-	db, err := open(ctx, cfg.DB)
+func openBackendWith(ctx context.Context, open func(context.Context, string, ...store.Option) (*store.DB, error), cfg *config.Config, workers int, log *slog.Logger) (*store.DB, *outbox.Outbox, error) {
+	db, err := open(ctx, cfg.DB, store.WithMaxConns(cfg.DBMaxConns), store.WithWriteQueue(cfg.WriteQueue))
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
-	db.SetMaxConns(cfg.DBMaxConns)
-	out, err := newOutbox(ctx, db, cfg, workers, log)
+	out, err := newOutbox(db, cfg, workers, log)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
-	rec, err := record.New(out)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	db.SetRecorder(rec)
 	return db, out, nil
 }
 
-func newOutbox(ctx context.Context, db *store.DB, cfg *config.Config, workers int, log *slog.Logger) (*outbox.Outbox, error) {
-	if err := db.WithMigrationLock(ctx, func() error { return outbox.Migrate(ctx, db.SQL(), db.Dialect(), "") }); err != nil {
-		return nil, err
-	}
+func newOutbox(db *store.DB, cfg *config.Config, workers int, log *slog.Logger) (*outbox.Outbox, error) {
 	if workers < 0 {
 		workers = cfg.Workers
 	}

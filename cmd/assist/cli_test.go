@@ -17,6 +17,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/server"
 	"github.com/open-assist/assist/internal/store"
@@ -284,7 +285,7 @@ func newProductionAPI(t *testing.T, dsn string) *productionAPI {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := report.NewService(db, catalogueAnalyzer{cat}, db, log, 5)
+	svc, err := report.NewService(report.Options{Repo: db, Analyzer: catalogueAnalyzer{cat}, Source: db, Encode: server.EncodeReport, Log: log, MaxMessages: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +301,7 @@ func newProductionAPI(t *testing.T, dsn string) *productionAPI {
 // produce asks for a report as agent arn for client nino, returning the status.
 func (p *productionAPI) produce(t *testing.T, arn, nino string) int {
 	t.Helper()
-	tok, _, err := p.issuer.Issue(&auth.Principal{Subject: arn, AffinityGroup: auth.Agent, ARN: arn, Enrolments: []string{auth.EnrolmentAgent},
+	tok, _, err := p.issuer.Issue(&auth.Principal{Subject: arn, AffinityGroup: identity.Agent, ARN: arn, Enrolments: []string{auth.EnrolmentAgent},
 		ConfidenceLevel: 50, Scopes: []string{hmrc.ScopeRead, hmrc.ScopeWrite}})
 	if err != nil {
 		t.Fatal(err)

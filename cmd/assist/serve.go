@@ -75,16 +75,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		up.MaxBytes = cfg.MaxCalculationBytes
 		source = up
 	}
-	svc, err := report.NewService(db, catalogueAnalyzer{cat}, source, log, cfg.MaxMessages)
+	svc, err := report.NewService(report.Options{
+		Repo:                db,
+		Analyzer:            catalogueAnalyzer{cat},
+		Source:              source,
+		Encode:              server.EncodeReport,
+		Log:                 log,
+		MaxMessages:         cfg.MaxMessages,
+		MaxCalculationBytes: cfg.MaxCalculationBytes,
+		NRS:                 out.NRSEnabled(),
+		Events:              out.EventsEnabled(),
+		Sandbox:             cfg.Mode == config.Sandbox,
+	})
 	if err != nil {
 		return err
 	}
-	svc.MaxCalculationBytes = cfg.MaxCalculationBytes
 	// One registry holds every metric /metrics serves: the runtime's, the
 	// outbox's and the API's.
 	reg := metrics.NewRegistry()
 	if err := metrics.RegisterOutbox(reg, out, log); err != nil {
 		return err
+	}
+	for _, c := range db.Collectors() {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register store metrics: %w", err)
+		}
 	}
 	apiMetrics, err := metrics.NewAPI(reg, cat.Rules())
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/open-assist/assist/internal/identity"
 )
 
 // ErrInvalidToken is wrapped by every error Verify returns: the token is
@@ -25,11 +26,8 @@ import (
 // audience.
 var ErrInvalidToken = errors.New("auth: invalid token")
 
-// Affinity groups and enrolments, as HMRC names them.
+// Enrolments, as HMRC names them.
 const (
-	Individual = "Individual"
-	Agent      = "Agent"
-
 	// EnrolmentMTDIT is the MTD Income Tax enrolment of an individual.
 	EnrolmentMTDIT = "HMRC-MTD-IT"
 	// EnrolmentAgent is an agent services account.
@@ -45,13 +43,24 @@ func (Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 // Principal is the identity a verified token stands for.
 type Principal struct {
 	Subject         string
-	AffinityGroup   string // Individual or Agent
+	AffinityGroup   identity.AffinityGroup
 	NINO            string // individuals
 	MTDITID         string // individuals enrolled for MTD Income Tax
 	ARN             string // agents
 	ConfidenceLevel int
 	Enrolments      []string
 	Scopes          []string
+}
+
+// Party is who the token speaks for, as reports and their records keep it.
+func (p *Principal) Party() identity.Party {
+	out := identity.Party{AffinityGroup: p.AffinityGroup, Enrolments: p.Enrolments, ConfidenceLevel: p.ConfidenceLevel}
+	if p.AffinityGroup == identity.Agent {
+		out.ARN = p.ARN
+	} else {
+		out.NINO = p.NINO
+	}
+	return out
 }
 
 // HasScope reports whether the token was granted scope.

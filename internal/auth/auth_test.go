@@ -13,6 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/go-cmp/cmp"
+	"github.com/open-assist/assist/internal/identity"
 )
 
 var now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -41,7 +42,7 @@ func TestIssueAndVerify(t *testing.T) {
 	}
 	want := &Principal{
 		Subject:         "TC663795B",
-		AffinityGroup:   Individual,
+		AffinityGroup:   identity.Individual,
 		NINO:            "TC663795B",
 		MTDITID:         "XAIT00000000001",
 		ConfidenceLevel: 250,
@@ -68,7 +69,7 @@ func TestVerifyRefuses(t *testing.T) {
 	t.Parallel()
 	key, _ := NewSigningKey()
 	otherKey, _ := NewSigningKey()
-	p := &Principal{AffinityGroup: Individual, Scopes: []string{"x"}}
+	p := &Principal{AffinityGroup: identity.Individual, Scopes: []string{"x"}}
 	good := newIssuer(t, key, "iss", "aud", now)
 	v, err := NewVerifier("iss", "aud", good.PublicKeys(), clock(now))
 	if err != nil {
@@ -237,7 +238,7 @@ func TestVerifyMapsClaims(t *testing.T) {
 	std := validClaims(now)
 	payload := map[string]any{
 		"iss": std.Issuer, "aud": std.Audience, "sub": std.Subject, "iat": std.IssuedAt, "exp": std.Expiry,
-		"scp": []string{"read:self-assessment-assist", "write:self-assessment-assist"}, "group": Individual,
+		"scp": []string{"read:self-assessment-assist", "write:self-assessment-assist"}, "group": identity.Individual,
 		"hmrc_nino": "TC663795B", "mtd": "XAIT00000000001", "enr": []string{EnrolmentMTDIT}, "cl": 250,
 		// The sandbox's names carry nothing under this mapping.
 		"nino": "AA000000A", "scope": "other",
@@ -246,7 +247,7 @@ func TestVerifyMapsClaims(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify() = %v", err)
 	}
-	want := &Principal{Subject: "user-1", AffinityGroup: Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
+	want := &Principal{Subject: "user-1", AffinityGroup: identity.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
 		ConfidenceLevel: 250, Enrolments: []string{EnrolmentMTDIT}, Scopes: []string{"read:self-assessment-assist", "write:self-assessment-assist"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Verify() (-want +got):\n%s", diff)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/open-assist/assist/internal/identity"
 )
 
 // ClaimNames says which token claim carries each part of the identity, so
@@ -123,7 +125,7 @@ func (n ClaimNames) identity(all map[string]json.RawMessage, p *Principal) error
 		return l
 	}
 	p.Scopes = list(n.Scope)
-	p.AffinityGroup = str(n.AffinityGroup)
+	p.AffinityGroup = identity.AffinityGroup(str(n.AffinityGroup))
 	p.NINO = str(n.NINO)
 	p.MTDITID = str(n.MTDITID)
 	p.ARN = str(n.ARN)

@@ -78,7 +78,7 @@ func (i *Issuer) Issue(p *Principal) (Token, int, error) {
 			ID:        uuid.NewString(),
 		},
 		Scope:           strings.Join(p.Scopes, " "),
-		AffinityGroup:   p.AffinityGroup,
+		AffinityGroup:   string(p.AffinityGroup),
 		NINO:            p.NINO,
 		MTDITID:         p.MTDITID,
 		ARN:             p.ARN,

@@ -111,6 +111,8 @@ type Config struct {
 	// DBMaxConns bounds this process's database connections (store and
 	// outbox share them).
 	DBMaxConns int
+	// WriteQueue bounds the writes waiting for a group commit.
+	WriteQueue int
 	// RateLimit is how many API requests a second one token subject may
 	// make, with bursts of RateBurst; 0 is no limit.
 	RateLimit float64
@@ -175,6 +177,7 @@ var Env = map[string]string{
 	"delivery-poll-interval": "ASSIST_DELIVERY_POLL_INTERVAL",
 
 	"db-max-conns":          "ASSIST_DB_MAX_CONNS",
+	"write-queue":           "ASSIST_WRITE_QUEUE",
 	"rate-limit":            "ASSIST_RATE_LIMIT",
 	"rate-burst":            "ASSIST_RATE_BURST",
 	"max-in-flight":         "ASSIST_MAX_IN_FLIGHT",
@@ -343,7 +346,8 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	count("workers", c.Workers, 0, 1000)
 	count("delivery-max-attempts", c.DeliveryMaxAttempts, 0, 100000)
 	count("upstream-retries", c.UpstreamRetries, 0, 10)
-	count("db-max-conns", c.DBMaxConns, 1, 1000)
+	count("db-max-conns", c.DBMaxConns, 2, 1000)
+	count("write-queue", c.WriteQueue, 1, 100000)
 	count("rate-burst", c.RateBurst, 1, 10000)
 	count("max-in-flight", c.MaxInFlight, 1, 10000)
 	count("max-calculation-bytes", c.MaxCalculationBytes, 1<<10, 64<<20)

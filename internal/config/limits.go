@@ -16,6 +16,7 @@ import (
 // largest real calculation (about 40 kB).
 const (
 	DefaultDBMaxConns          = store.DefaultMaxConns
+	DefaultWriteQueue          = store.DefaultWriteQueue
 	DefaultMaxInFlight         = 32
 	DefaultMaxCalculationBytes = report.DefaultMaxCalculationBytes
 	// DefaultProductionRateLimit is HMRC's API platform's default rate limit
@@ -44,6 +45,7 @@ type (
 func (c *Config) addLimitFlags(fs *flag.FlagSet, def func(name, fallback string) string, intVar intFlag, durationVar durationFlag) *limitFlags {
 	l := &limitFlags{}
 	intVar(&c.DBMaxConns, "db-max-conns", DefaultDBMaxConns, "most database connections this process opens (ASSIST_DB_MAX_CONNS)")
+	intVar(&c.WriteQueue, "write-queue", DefaultWriteQueue, "reports and acknowledgements that may wait to be committed; more get 503 (ASSIST_WRITE_QUEUE)")
 	fs.StringVar(&l.rateLimit, "rate-limit", def("rate-limit", ""), "API requests a second per token subject (a number); 0: off; default off in sandbox, 3 in production (ASSIST_RATE_LIMIT)")
 	intVar(&c.RateBurst, "rate-burst", DefaultRateBurst, "API requests a token subject may make at once above --rate-limit (ASSIST_RATE_BURST)")
 	intVar(&c.MaxInFlight, "max-in-flight", DefaultMaxInFlight, "API requests served at once; more wait briefly, then get 503 (ASSIST_MAX_IN_FLIGHT)")

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/delivery"
+	"github.com/open-assist/assist/internal/identity"
+	"github.com/open-assist/assist/internal/rules"
 )
 
 // ServiceRegime names this service in every event.
@@ -67,38 +69,30 @@ type Meta struct {
 	NINO          string
 	TaxYear       string
 	CalculationID string
-	// Agent is true when an agent made the request; ARN is then theirs.
-	Agent bool
-	ARN   string
+	By            identity.Party
 }
 
 // metaData lists the fields as single-key objects in a fixed order, as
 // HMRC's integration layer expects; agentReferenceNumber only for agents.
 func (m Meta) metaData() []map[string]string {
-	customer := "Individual"
-	if m.Agent {
-		customer = "Agent"
+	customer := identity.Individual
+	if m.By.IsAgent() {
+		customer = identity.Agent
 	}
 	out := []map[string]string{
-		{"nino": m.NINO}, {"taxYear": m.TaxYear}, {"calculationId": m.CalculationID}, {"customerType": customer},
+		{"nino": m.NINO}, {"taxYear": m.TaxYear}, {"calculationId": m.CalculationID}, {"customerType": string(customer)},
 	}
-	if m.Agent {
-		out = append(out, map[string]string{"agentReferenceNumber": m.ARN})
+	if m.By.IsAgent() {
+		out = append(out, map[string]string{"agentReferenceNumber": m.By.ARN})
 	}
 	return out
 }
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// Text is one message of a report in one language.
-type Text struct {
-	RuleID, Title, Body, Action, Path string
-	Links                             []Link
-}
-
-// GenerateReport is the event for a produced report. en and cy are the same
-// messages in English and Welsh, in the same order (rules.EvaluateBoth).
-func GenerateReport(reportID string, at time.Time, meta Meta, en, cy []Text) (Event, error) {
+// GenerateReport is the event for a produced report. en and cy are the
+// messages shown, in English and in Welsh, in the same order.
+func GenerateReport(reportID string, at time.Time, meta Meta, en, cy []rules.Message) (Event, error) {
 	if len(en) != len(cy) {
 		return Event{}, fmt.Errorf("events: %d English and %d Welsh messages", len(en), len(cy))
 	}
@@ -130,8 +124,12 @@ func AcknowledgeReport(reportID string, at time.Time, meta Meta) Event {
 	}
 }
 
-func action(t Text) Action {
-	return Action{Title: t.Title, Message: t.Body, Action: t.Action, Path: t.Path, Links: t.Links}
+func action(m rules.Message) Action {
+	a := Action{Title: m.Title, Message: m.Body, Action: m.Action, Path: m.Path}
+	for _, l := range m.Links {
+		a.Links = append(a.Links, Link{LinkTitle: l.Title, LinkURL: l.URL})
+	}
+	return a
 }
 
 // Client posts events.

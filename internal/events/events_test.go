@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/delivery"
+	"github.com/open-assist/assist/internal/identity"
+	"github.com/open-assist/assist/internal/rules"
 )
 
 func TestGenerateReportShape(t *testing.T) {
 	t.Parallel()
-	en := []Text{{RuleID: "R1", Title: "T", Body: "B", Action: "A", Path: "/p", Links: []Link{{LinkTitle: "L", LinkURL: "https://www.gov.uk/x"}}}}
-	cy := []Text{{RuleID: "R1", Title: "Teitl", Body: "Corff", Action: "Gweithred", Path: "/p", Links: []Link{{LinkTitle: "Dolen", LinkURL: "https://www.gov.uk/x"}}}}
+	en := []rules.Message{{RuleID: "R1", Title: "T", Body: "B", Action: "A", Path: "/p", Links: []rules.Link{{Title: "L", URL: "https://www.gov.uk/x"}}}}
+	cy := []rules.Message{{RuleID: "R1", Title: "Teitl", Body: "Corff", Action: "Gweithred", Path: "/p", Links: []rules.Link{{Title: "Dolen", URL: "https://www.gov.uk/x"}}}}
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	ev, err := GenerateReport("rep-1", at, Meta{NINO: "AA123456A", TaxYear: "2025-26", CalculationID: "c1", Agent: true, ARN: "AARN1234567"}, en, cy)
+	ev, err := GenerateReport("rep-1", at, Meta{NINO: "AA123456A", TaxYear: "2025-26", CalculationID: "c1", By: identity.Party{AffinityGroup: identity.Agent, ARN: "AARN1234567"}}, en, cy)
 	if err != nil {
 		t.Fatal(err)
 	}

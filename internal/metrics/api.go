@@ -92,7 +92,7 @@ func (a *API) Finished() { a.inFlight.Dec() }
 
 // Report records the messages of a report the client was given.
 func (a *API) Report(r *report.Report) {
-	for _, m := range r.Messages {
-		a.messages.WithLabelValues(m.RuleID, string(m.Severity), strconv.FormatBool(m.Shown)).Inc()
+	for i, m := range r.Messages {
+		a.messages.WithLabelValues(m.RuleID, string(m.Severity), strconv.FormatBool(i < r.Shown)).Inc()
 	}
 }

@@ -23,10 +23,10 @@ func TestAPI(t *testing.T) {
 	a.Request("POST /reports/{nino}/{taxYear}/{calculationId}", 401, "INVALID_CREDENTIALS", 3*time.Millisecond)
 	a.Rejected(ReasonRateLimit)
 	a.Started()
-	a.Report(&report.Report{Messages: []report.Message{
-		{RuleID: "LOUD", Severity: rules.Check, Shown: true},
-		{RuleID: "LOUD", Severity: rules.Check, Shown: false},
-		{RuleID: "LOUD", Severity: rules.Check, Shown: false},
+	a.Report(&report.Report{Shown: 1, Messages: []rules.Message{
+		{RuleID: "LOUD", Severity: rules.Check},
+		{RuleID: "LOUD", Severity: rules.Check},
+		{RuleID: "LOUD", Severity: rules.Check},
 	}})
 	rec := httptest.NewRecorder()
 	Handler(reg).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/delivery"
+	"github.com/open-assist/assist/internal/identity"
 )
 
 // The notable events this service records.
@@ -54,7 +55,7 @@ type Metadata struct {
 	SearchKeys              SearchKeys        `json:"searchKeys"`
 }
 
-// Identity is who made the request.
+// Identity is who made the request, as NRS takes it.
 type Identity struct {
 	AffinityGroup   string   `json:"affinityGroup"` // Individual or Agent
 	NINO            string   `json:"nino,omitempty"`
@@ -112,8 +113,9 @@ func HeaderData(h http.Header) map[string]string {
 // NewSubmission builds the record for one event. payload is the exact bytes
 // the customer was sent (for an acknowledgement, {"reportId":...});
 // headerData is the request's headers as HeaderData keeps them.
-func NewSubmission(event string, payload []byte, at time.Time, who Identity, headerData map[string]string, reportID string) Submission {
+func NewSubmission(event string, payload []byte, at time.Time, by identity.Party, headerData map[string]string, reportID string) Submission {
 	sum := sha256.Sum256(payload)
+	who := Identity{AffinityGroup: string(by.AffinityGroup), NINO: by.NINO, ARN: by.ARN, Enrolments: by.Enrolments, ConfidenceLevel: by.ConfidenceLevel}
 	if who.Enrolments == nil {
 		who.Enrolments = []string{}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/open-assist/assist/internal/delivery"
+	"github.com/open-assist/assist/internal/identity"
 )
 
 // The payloads and checksums HMRC's own service pins in its tests.
@@ -31,7 +32,7 @@ func TestNewSubmissionMatchesHMRCChecksums(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 25, 10, 11, 12, 999, time.FixedZone("BST", 3600))
 	for _, tc := range tests {
-		s := NewSubmission(EventReportGenerated, []byte(tc.payload), at, Identity{AffinityGroup: "Individual", NINO: "AA123456A"}, nil, "r1")
+		s := NewSubmission(EventReportGenerated, []byte(tc.payload), at, identity.Party{AffinityGroup: identity.Individual, NINO: "AA123456A"}, nil, "r1")
 		if s.Metadata.PayloadSha256Checksum != tc.checksum {
 			t.Errorf("checksum = %s, want %s", s.Metadata.PayloadSha256Checksum, tc.checksum)
 		}
@@ -129,7 +130,7 @@ func TestSubmit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := NewSubmission(EventReportAcknowledged, AcknowledgementPayload("r1"), time.Now(), Identity{AffinityGroup: "Agent", ARN: "AARN1234567"}, nil, "r1")
+			s := NewSubmission(EventReportAcknowledged, AcknowledgementPayload("r1"), time.Now(), identity.Party{AffinityGroup: identity.Agent, ARN: "AARN1234567"}, nil, "r1")
 			id, err := c.Submit(context.Background(), s, "idem-1")
 			if gotKey != "idem-1" || gotAPIKey != "key-1" || gotPath != "/submission" || gotBody.Metadata.NotableEvent != EventReportAcknowledged {
 				t.Errorf("request: key %q api key %q path %q event %q", gotKey, gotAPIKey, gotPath, gotBody.Metadata.NotableEvent)

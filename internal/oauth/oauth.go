@@ -30,6 +30,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/store"
 )
 
@@ -237,8 +238,8 @@ type Login struct {
 }
 
 // NewUser makes the sign-in of a test individual (affinityGroup
-// auth.Individual, with nino) or agent (auth.Agent, with arn).
-func (s *Service) NewUser(ctx context.Context, affinityGroup, nino, arn string) (*Login, error) {
+// identity.Individual, with nino) or agent (identity.Agent, with arn).
+func (s *Service) NewUser(ctx context.Context, affinityGroup identity.AffinityGroup, nino, arn string) (*Login, error) {
 	login := &Login{UserID: randomDigits(12), Password: rand.Text()}
 	pw, err := bcrypt.GenerateFromPassword([]byte(login.Password), s.PasswordCost)
 	if err != nil {
@@ -259,19 +260,19 @@ func (s *Service) principal(ctx context.Context, userID string, scopes []string)
 		return nil, err
 	}
 	switch u.AffinityGroup {
-	case auth.Individual:
+	case identity.Individual:
 		in, err := s.store.Individual(ctx, u.NINO)
 		if err != nil {
 			return nil, err
 		}
-		p := &auth.Principal{Subject: in.NINO, AffinityGroup: auth.Individual, NINO: in.NINO, ConfidenceLevel: in.ConfidenceLevel, Scopes: scopes}
+		p := &auth.Principal{Subject: in.NINO, AffinityGroup: identity.Individual, NINO: in.NINO, ConfidenceLevel: in.ConfidenceLevel, Scopes: scopes}
 		if in.MTDEnrolled {
 			p.MTDITID = in.MTDITID
 			p.Enrolments = []string{auth.EnrolmentMTDIT}
 		}
 		return p, nil
-	case auth.Agent:
-		return &auth.Principal{Subject: u.ARN, AffinityGroup: auth.Agent, ARN: u.ARN, Enrolments: []string{auth.EnrolmentAgent}, Scopes: scopes}, nil
+	case identity.Agent:
+		return &auth.Principal{Subject: u.ARN, AffinityGroup: identity.Agent, ARN: u.ARN, Enrolments: []string{auth.EnrolmentAgent}, Scopes: scopes}, nil
 	default:
 		return nil, fmt.Errorf("oauth: test user has affinity group %q", u.AffinityGroup)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/testdb"
 )
@@ -133,7 +134,7 @@ func enqueue(t *testing.T, db *sql.DB, o *Outbox, reportID string, commit bool) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(reportID), time.Now(), nrs.Identity{AffinityGroup: "Individual", NINO: "AA123456A"}, nil, reportID)
+	s := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(reportID), time.Now(), identity.Party{AffinityGroup: identity.Individual, NINO: "AA123456A"}, nil, reportID)
 	if err := o.EnqueueNRS(ctx, tx, s); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package report is the core of the service: it turns a calculation into a
-// report (Generate, then Commit with the exact bytes returned to the client)
-// and records acknowledgements. It knows neither HTTP nor SQL: calculations
-// come through a CalculationSource, guidance through an Analyzer, and
+// report, builds the records that prove the customer was shown it, and
+// stores both with one call; likewise for acknowledgements. It knows
+// neither HTTP nor SQL: calculations come through a CalculationSource,
+// guidance through an Analyzer, the response body through an Encoder, and
 // storage through a Repository.
 package report
 
@@ -19,6 +20,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/identity"
+	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/rules"
 )
 
@@ -35,49 +39,14 @@ var (
 	// ErrCalculationTooLarge means the calculation is larger than the
 	// service analyses (the cost of analysis grows with the size).
 	ErrCalculationTooLarge = errors.New("report: calculation too large")
+	// ErrUnknownScenario means a sandbox request named a Gov-Test-Scenario
+	// this service does not simulate.
+	ErrUnknownScenario = errors.New("report: unknown test scenario")
 )
 
 // DefaultMaxCalculationBytes bounds a calculation: 25 times the largest
 // real one (about 40 kB).
 const DefaultMaxCalculationBytes = 1 << 20
-
-// Affinity groups of the parties who produce and acknowledge reports.
-const (
-	Individual = "Individual"
-	Agent      = "Agent"
-)
-
-// Party is who made a request: an individual (with their NINO) or an agent
-// (with their ARN), as their credentials said. Enrolments and confidence
-// level go into the non-repudiation record; they are not stored.
-type Party struct {
-	AffinityGroup   string
-	NINO            string
-	ARN             string
-	Enrolments      []string
-	ConfidenceLevel int
-}
-
-// Message is one message of a report, in the report's language.
-type Message struct {
-	RuleID string
-	// Severity is the rule's, for the metrics; it is not stored.
-	Severity rules.Severity
-	Title    string
-	Body     string
-	Action   string
-	Links    []Link
-	Path     string
-	// Shown tells whether the customer saw the message: a report shows
-	// only the first MaxMessages, and keeps the rest for rule authors.
-	Shown bool
-}
-
-// Link is a link of a message.
-type Link struct {
-	Title string
-	URL   string
-}
 
 // Report is one evaluation of one calculation. Every request makes a new one,
 // including those with no messages.
@@ -91,58 +60,53 @@ type Report struct {
 	Language       rules.Lang
 	CreatedAt      time.Time // UTC
 	// Messages are every message that applied, in the report's language,
-	// most important first; those the customer saw have Shown set.
-	Messages []Message
+	// most important first; the customer saw the first Shown of them.
+	Messages []rules.Message
+	Shown    int
 	// RuleErrors lists rules that failed at run time; the others still ran.
 	RuleErrors []rules.RuleError
 	// RequestedBy is who asked for the report.
-	RequestedBy Party
+	RequestedBy identity.Party
 	// RequestID is the X-CorrelationId of the response that returned it.
 	RequestID string
 	// Body is the exact response body returned to the client, or nil when
-	// there were no messages (a 204).
+	// no message was shown (a 204).
 	Body []byte
-	// English and Welsh are the messages shown, in both languages, for the
-	// interaction event. Not stored.
-	English, Welsh []Message
-	// Headers are the request's headers, without credentials, for the
-	// non-repudiation record. Not stored.
-	Headers map[string]string
 }
 
-// Shown returns the messages the customer saw, in order.
-func (r *Report) Shown() []Message {
-	var out []Message
-	for _, m := range r.Messages {
-		if m.Shown {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+// ShownMessages returns the messages the customer saw, in order.
+func (r *Report) ShownMessages() []rules.Message { return r.Messages[:r.Shown] }
 
 // Acknowledgement records that a report was shown in full.
 type Acknowledgement struct {
 	ReportID       string
 	AcknowledgedAt time.Time // UTC
-	By             Party
+	By             identity.Party
 	RequestID      string // the X-CorrelationId of the acknowledging request
-	// Report is the report acknowledged, and Headers the request's headers
-	// without credentials, for the records that prove it. Not stored.
-	Report  *Report
-	Headers map[string]string
 }
 
-// Repository stores reports and acknowledgements.
+// Proof is what is queued with a report or an acknowledgement, in the same
+// transaction, to be delivered later: the non-repudiation submission and
+// the interaction event, each nil when that delivery is off.
+type Proof struct {
+	NRS   *nrs.Submission
+	Event *events.Event
+	// RequestID is the X-CorrelationId the event is sent with.
+	RequestID string
+}
+
+// Repository stores reports and acknowledgements with their proof.
 type Repository interface {
-	// CreateReport stores a new report in one transaction.
-	CreateReport(ctx context.Context, r *Report) error
+	// CreateReport stores a new report and queues its proof, both or
+	// neither.
+	CreateReport(ctx context.Context, r *Report, p Proof) error
 	// Report returns a report and its acknowledgement (nil when there is
 	// none), or an error wrapping ErrNotFound.
 	Report(ctx context.Context, id string) (*Report, *Acknowledgement, error)
-	// Acknowledge records a.ReportID's first acknowledgement; it reports
-	// false, and changes nothing, when the report was acknowledged before.
-	Acknowledge(ctx context.Context, a *Acknowledgement) (bool, error)
+	// Acknowledge records a.ReportID's first acknowledgement and queues its
+	// proof; it reports false, and changes nothing, when the report was
+	// acknowledged before.
+	Acknowledge(ctx context.Context, a *Acknowledgement, p Proof) (bool, error)
 }
 
 // Analyzer runs the guidance engine on a calculation, giving the same
@@ -157,102 +121,145 @@ type CalculationSource interface {
 	Calculation(ctx context.Context, nino, taxYear, calculationID string) ([]byte, error)
 }
 
+// Encoder writes a report with messages as the API returns it: the bytes
+// the customer is sent are the bytes the non-repudiation record proves.
+type Encoder func(*Report) ([]byte, error)
+
 // Request asks for a report.
 type Request struct {
 	NINO          string
 	TaxYear       string
 	CalculationID string
 	Language      rules.Lang
-	By            Party
+	By            identity.Party
 	RequestID     string
-	// Headers are the request's headers without credentials.
+	// Headers are the request's headers as nrs.HeaderData keeps them.
 	Headers map[string]string
+	// Scenario is the sandbox's Gov-Test-Scenario, if any.
+	Scenario string
+}
+
+// Options are the dependencies and settings of a Service.
+type Options struct {
+	Repo     Repository
+	Analyzer Analyzer
+	Source   CalculationSource
+	Encode   Encoder
+	Log      *slog.Logger
+	// MaxMessages is how many messages a report shows at most, the most
+	// important first (HMRC's service shows five).
+	MaxMessages int
+	// MaxCalculationBytes is the largest calculation analysed (default
+	// DefaultMaxCalculationBytes).
+	MaxCalculationBytes int
+	// NRS and Events say which proof to build: a record is built only for
+	// a destination it will be delivered to.
+	NRS, Events bool
+	// Sandbox turns on the sandbox's fixed outcomes (sandbox.go).
+	Sandbox bool
+	// Now is the clock; default time.Now.
+	Now func() time.Time
 }
 
 // Service produces and acknowledges reports.
 type Service struct {
-	repo     Repository
-	analyzer Analyzer
-	source   CalculationSource
-	log      *slog.Logger
-	// maxMessages is how many messages a report shows at most.
-	maxMessages int
-	// Now is the clock; tests may replace it before first use.
-	Now func() time.Time
-	// MaxCalculationBytes is the largest calculation analysed (default
-	// DefaultMaxCalculationBytes); set it before first use.
-	MaxCalculationBytes int
+	opts Options
+	now  func() time.Time
 }
 
-// NewService returns a Service over its dependencies, all required. A
-// report shows at most maxMessages messages, the most important first, as
-// HMRC's service shows five.
-func NewService(repo Repository, analyzer Analyzer, source CalculationSource, log *slog.Logger, maxMessages int) (*Service, error) {
+// NewService returns a Service, checking that it has what it needs.
+func NewService(o Options) (*Service, error) {
 	switch {
-	case maxMessages < 1:
-		return nil, fmt.Errorf("report: a report must be able to show a message, not %d", maxMessages)
-	case repo == nil:
+	case o.MaxMessages < 1:
+		return nil, fmt.Errorf("report: a report must be able to show a message, not %d", o.MaxMessages)
+	case o.Repo == nil:
 		return nil, errors.New("report: missing repository")
-	case analyzer == nil:
+	case o.Analyzer == nil:
 		return nil, errors.New("report: missing analyzer")
-	case source == nil:
+	case o.Source == nil:
 		return nil, errors.New("report: missing calculation source")
-	case log == nil:
+	case o.Encode == nil:
+		return nil, errors.New("report: missing encoder")
+	case o.Log == nil:
 		return nil, errors.New("report: missing logger")
 	}
-	return &Service{repo: repo, analyzer: analyzer, source: source, log: log, maxMessages: maxMessages, Now: time.Now, MaxCalculationBytes: DefaultMaxCalculationBytes}, nil
+	if o.MaxCalculationBytes <= 0 {
+		o.MaxCalculationBytes = DefaultMaxCalculationBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{opts: o, now: o.Now}, nil
 }
 
-// Generate fetches the calculation and evaluates it. The report is not
-// stored until Commit.
-func (s *Service) Generate(ctx context.Context, req Request) (*Report, error) {
-	data, err := s.source.Calculation(ctx, req.NINO, req.TaxYear, req.CalculationID)
+// Produce evaluates the calculation (or, in the sandbox, applies a fixed
+// outcome), encodes the report and stores it with its proof. The report is
+// returned only once stored: a report that failed to store was never given.
+func (s *Service) Produce(ctx context.Context, req Request) (*Report, error) {
+	en, cy, err := s.results(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch calculation: %w", err)
+		return nil, err
 	}
-	if len(data) > s.MaxCalculationBytes {
-		return nil, fmt.Errorf("calculation %s has %d bytes, more than %d: %w", req.CalculationID, len(data), s.MaxCalculationBytes, ErrCalculationTooLarge)
+	r := s.newReport(req, en, cy)
+	if r.Shown > 0 {
+		if r.Body, err = s.opts.Encode(r); err != nil {
+			return nil, fmt.Errorf("encode report %s: %w", r.ID, err)
+		}
+	}
+	p, err := s.reportProof(r, req.Headers, en, cy)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.opts.Repo.CreateReport(ctx, r, p); err != nil {
+		return nil, fmt.Errorf("store report %s: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// results are the engine's messages for the request, in both languages.
+func (s *Service) results(ctx context.Context, req Request) (en, cy *rules.Result, err error) {
+	if s.opts.Sandbox {
+		if res, fixed, err := sandboxOutcome(req); fixed {
+			return res, res, err
+		}
+	}
+	en, cy, err = s.analyze(ctx, req)
+	if s.opts.Sandbox && errors.Is(err, ErrCalculationNotFound) {
+		res := exampleResult()
+		return res, res, nil
+	}
+	return en, cy, err
+}
+
+func (s *Service) analyze(ctx context.Context, req Request) (en, cy *rules.Result, err error) {
+	data, err := s.opts.Source.Calculation(ctx, req.NINO, req.TaxYear, req.CalculationID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch calculation: %w", err)
+	}
+	if len(data) > s.opts.MaxCalculationBytes {
+		return nil, nil, fmt.Errorf("calculation %s has %d bytes, more than %d: %w", req.CalculationID, len(data), s.opts.MaxCalculationBytes, ErrCalculationTooLarge)
 	}
 	c, err := calc.Decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("decode calculation %s: %w", req.CalculationID, err)
+		return nil, nil, fmt.Errorf("decode calculation %s: %w", req.CalculationID, err)
 	}
 	// Guidance names the customer the request is for: paths to their data
 	// must carry the NINO the client asked about.
 	c.NINO = req.NINO
-	en, cy, err := s.analyzer.Analyze(ctx, c)
+	en, cy, err = s.opts.Analyzer.Analyze(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("analyze calculation %s: %w", req.CalculationID, err)
+		return nil, nil, fmt.Errorf("analyze calculation %s: %w", req.CalculationID, err)
 	}
 	for _, re := range en.Errors {
-		s.log.WarnContext(ctx, "rule failed", slog.String("rule_id", re.RuleID), slog.String("err", re.Error))
+		s.opts.Log.WarnContext(ctx, "rule failed", slog.String("rule_id", re.RuleID), slog.String("err", re.Error))
 	}
-	return s.fromResults(req, en, cy), nil
+	return en, cy, nil
 }
 
-// FromResult makes a new report of a given result, for the sandbox's fixed
-// outcomes, whose text is the same in both languages.
-func (s *Service) FromResult(req Request, res *rules.Result) *Report {
-	return s.fromResults(req, res, res)
-}
-
-func (s *Service) fromResults(req Request, en, cy *rules.Result) *Report {
+func (s *Service) newReport(req Request, en, cy *rules.Result) *Report {
 	res := en
 	if req.Language == rules.Welsh {
 		res = cy
-	}
-	// The engine orders messages by importance, the same in both
-	// languages; the first maxMessages are shown.
-	english, welsh := messages(en), messages(cy)
-	shown := min(len(english), s.maxMessages)
-	for _, ms := range [][]Message{english, welsh} {
-		for i := range ms {
-			ms[i].Shown = i < shown
-		}
-	}
-	all := english
-	if req.Language == rules.Welsh {
-		all = welsh
 	}
 	return &Report{
 		ID:             uuid.NewString(),
@@ -262,73 +269,91 @@ func (s *Service) fromResults(req Request, en, cy *rules.Result) *Report {
 		CorrelationID:  newCorrelationID(),
 		RuleSetVersion: res.RuleSetVersion,
 		Language:       req.Language,
-		CreatedAt:      s.Now().UTC(),
-		Messages:       all,
-		RuleErrors:     res.Errors,
-		RequestedBy:    req.By,
-		RequestID:      req.RequestID,
-		English:        english[:shown],
-		Welsh:          welsh[:shown],
-		Headers:        req.Headers,
+		CreatedAt:      s.now().UTC(),
+		Messages:       res.Messages,
+		// The engine orders messages by importance, the same in both
+		// languages; the first MaxMessages are shown.
+		Shown:       min(len(res.Messages), s.opts.MaxMessages),
+		RuleErrors:  res.Errors,
+		RequestedBy: req.By,
+		RequestID:   req.RequestID,
 	}
 }
 
-func messages(res *rules.Result) []Message {
-	out := make([]Message, 0, len(res.Messages))
-	for _, m := range res.Messages {
-		msg := Message{RuleID: m.RuleID, Severity: m.Severity, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []Link{}}
-		for _, l := range m.Links {
-			msg.Links = append(msg.Links, Link{Title: l.Title, URL: l.URL})
+// reportProof builds the records of a report the customer was shown. A
+// report with no messages (a 204) showed nothing, so it has none, as with
+// HMRC's own service. The event carries the messages shown in both
+// languages.
+func (s *Service) reportProof(r *Report, headers map[string]string, en, cy *rules.Result) (Proof, error) {
+	p := Proof{RequestID: r.RequestID}
+	if r.Body == nil {
+		return p, nil
+	}
+	if s.opts.NRS {
+		sub := nrs.NewSubmission(nrs.EventReportGenerated, r.Body, r.CreatedAt, r.RequestedBy, headers, r.ID)
+		p.NRS = &sub
+	}
+	if s.opts.Events {
+		e, err := events.GenerateReport(r.ID, r.CreatedAt, meta(r, r.RequestedBy), en.Messages[:r.Shown], cy.Messages[:r.Shown])
+		if err != nil {
+			return p, fmt.Errorf("report %s: %w", r.ID, err)
 		}
-		out = append(out, msg)
+		p.Event = &e
 	}
-	return out
+	return p, nil
 }
 
-// Commit stores a report with the exact body returned for it (nil when it
-// shows no messages).
-func (s *Service) Commit(ctx context.Context, r *Report, body []byte) error {
-	r.Body = body
-	if err := s.repo.CreateReport(ctx, r); err != nil {
-		return fmt.Errorf("store report %s: %w", r.ID, err)
-	}
-	return nil
+// AckRequest asks to acknowledge a report.
+type AckRequest struct {
+	NINO, ReportID, CorrelationID string
+	By                            identity.Party
+	RequestID                     string
+	// Headers are the request's headers as nrs.HeaderData keeps them.
+	Headers map[string]string
 }
 
-// Acknowledge records that the report was shown in full. A report of another
-// NINO is not found; a repeat succeeds and records nothing new.
-func (s *Service) Acknowledge(ctx context.Context, nino, reportID, correlationID string, by Party, requestID string, headers map[string]string) error {
-	id := strings.ToLower(reportID)
-	r, _, err := s.repo.Report(ctx, id)
+// Acknowledge records that the report was shown in full, with its proof. A
+// report of another NINO is not found; a repeat succeeds and records
+// nothing new.
+func (s *Service) Acknowledge(ctx context.Context, req AckRequest) error {
+	id := strings.ToLower(req.ReportID)
+	r, _, err := s.opts.Repo.Report(ctx, id)
 	if err != nil {
 		return fmt.Errorf("find report: %w", err)
 	}
-	if r.NINO != nino {
+	if r.NINO != req.NINO {
 		return fmt.Errorf("report %s is of another NINO: %w", id, ErrNotFound)
 	}
-	if subtle.ConstantTimeCompare([]byte(r.CorrelationID), []byte(correlationID)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(r.CorrelationID), []byte(req.CorrelationID)) != 1 {
 		return ErrCorrelationMismatch
 	}
-	created, err := s.repo.Acknowledge(ctx, &Acknowledgement{
-		ReportID:       id,
-		AcknowledgedAt: s.Now().UTC(),
-		By:             by,
-		RequestID:      requestID,
-		Report:         r,
-		Headers:        headers,
-	})
+	a := &Acknowledgement{ReportID: id, AcknowledgedAt: s.now().UTC(), By: req.By, RequestID: req.RequestID}
+	p := Proof{RequestID: req.RequestID}
+	if s.opts.NRS {
+		sub := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(id), a.AcknowledgedAt, a.By, req.Headers, id)
+		p.NRS = &sub
+	}
+	if s.opts.Events {
+		e := events.AcknowledgeReport(id, a.AcknowledgedAt, meta(r, a.By))
+		p.Event = &e
+	}
+	created, err := s.opts.Repo.Acknowledge(ctx, a, p)
 	if err != nil {
 		return fmt.Errorf("store acknowledgement: %w", err)
 	}
 	if !created {
-		s.log.InfoContext(ctx, "report already acknowledged", slog.String("report_id", id))
+		s.opts.Log.InfoContext(ctx, "report already acknowledged", slog.String("report_id", id))
 	}
 	return nil
 }
 
 // Find returns a report and its acknowledgement, for the sandbox.
 func (s *Service) Find(ctx context.Context, reportID string) (*Report, *Acknowledgement, error) {
-	return s.repo.Report(ctx, strings.ToLower(reportID))
+	return s.opts.Repo.Report(ctx, strings.ToLower(reportID))
+}
+
+func meta(r *Report, by identity.Party) events.Meta {
+	return events.Meta{NINO: r.NINO, TaxYear: r.TaxYear, CalculationID: r.CalculationID, By: by}
 }
 
 // newCorrelationID returns 32 random bytes as 64 upper-case hex characters.

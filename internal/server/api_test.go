@@ -15,6 +15,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/rules"
 )
 
@@ -49,12 +50,12 @@ func TestContract(t *testing.T) {
 	// Tokens the verifier must refuse.
 	otherKey, _ := auth.NewSigningKey()
 	otherIssuer, _ := auth.NewIssuer(otherKey, testIssuer, testAudience, time.Hour, func() time.Time { return today })
-	foreignTok, _, _ := otherIssuer.Issue(&auth.Principal{AffinityGroup: auth.Individual, NINO: user.NINO, Scopes: []string{"read:self-assessment-assist"}})
+	foreignTok, _, _ := otherIssuer.Issue(&auth.Principal{AffinityGroup: identity.Individual, NINO: user.NINO, Scopes: []string{"read:self-assessment-assist"}})
 	key := h.key
 	expiredIssuer, _ := auth.NewIssuer(key, testIssuer, testAudience, time.Hour, func() time.Time { return today.Add(-2 * time.Hour) })
-	expiredTok, _, _ := expiredIssuer.Issue(&auth.Principal{AffinityGroup: auth.Individual, NINO: user.NINO, Scopes: []string{"read:self-assessment-assist"}})
+	expiredTok, _, _ := expiredIssuer.Issue(&auth.Principal{AffinityGroup: identity.Individual, NINO: user.NINO, Scopes: []string{"read:self-assessment-assist"}})
 	wrongIssIssuer, _ := auth.NewIssuer(key, "someone-else", testAudience, time.Hour, func() time.Time { return today })
-	wrongIssTok, _, _ := wrongIssIssuer.Issue(&auth.Principal{AffinityGroup: auth.Individual, NINO: user.NINO, Scopes: []string{"read:self-assessment-assist"}})
+	wrongIssTok, _, _ := wrongIssIssuer.Issue(&auth.Principal{AffinityGroup: identity.Individual, NINO: user.NINO, Scopes: []string{"read:self-assessment-assist"}})
 
 	tests := []struct {
 		name       string
@@ -402,7 +403,7 @@ func TestAgents(t *testing.T) {
 		t.Errorf("produce after withdrawal = %d, want 403", got.status)
 	}
 	// An agent token without an agent services account.
-	noASA, _, _ := h.issuer.Issue(&auth.Principal{AffinityGroup: auth.Agent, ARN: supp.ARN, Scopes: []string{"read:self-assessment-assist"}})
+	noASA, _, _ := h.issuer.Issue(&auth.Principal{AffinityGroup: identity.Agent, ARN: supp.ARN, Scopes: []string{"read:self-assessment-assist"}})
 	if got := h.do("POST", produce(client.NINO, "2025-26", anyCalcID), api(string(noASA)), ""); got.status != 403 {
 		t.Errorf("agent without HMRC-AS-AGENT = %d, want 403", got.status)
 	}
@@ -513,7 +514,7 @@ func TestProductionHasNoSandbox(t *testing.T) {
 	}
 	// Tokens still work, and scenarios and fixed ids do nothing: the
 	// calculation source answers.
-	tok, _, _ := h.issuer.Issue(&auth.Principal{AffinityGroup: auth.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
+	tok, _, _ := h.issuer.Issue(&auth.Principal{AffinityGroup: identity.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
 		ConfidenceLevel: 250, Enrolments: []string{auth.EnrolmentMTDIT}, Scopes: []string{"read:self-assessment-assist"}})
 	for _, id := range []string{anyCalcID, noMessagesID} {
 		got := h.do("POST", produce("TC663795B", "2025-26", id), api(string(tok), "Gov-Test-Scenario", "NOPE"), "")

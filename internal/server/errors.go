@@ -21,7 +21,6 @@ var (
 	errMissingCredentials = errors.New("server: no bearer token")
 	errScope              = errors.New("server: token lacks the scope")
 	errNotAuthorised      = errors.New("server: caller may not act for this NINO")
-	errScenario           = errors.New("server: unknown Gov-Test-Scenario")
 	errAgentNotFound      = errors.New("server: no such agent")
 )
 
@@ -50,7 +49,7 @@ var errorTable = []struct {
 	{auth.ErrInvalidToken, hmrc.ErrInvalidCredentials},
 	{errScope, hmrc.ErrInvalidScope},
 	{errNotAuthorised, hmrc.ErrClientOrAgentNotAuthorised},
-	{errScenario, hmrc.ErrIncorrectGovTestScenario},
+	{report.ErrUnknownScenario, hmrc.ErrIncorrectGovTestScenario},
 	{report.ErrCalculationNotFound, hmrc.ErrMatchingCalculationNotFound},
 	{report.ErrNotFound, hmrc.ErrReportNotFound},
 	{report.ErrCorrelationMismatch, hmrc.ErrCorrelationIDNotAuthorised},

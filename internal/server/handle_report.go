@@ -9,14 +9,15 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
 )
 
 // handleProduce is "produce a report": checks 3 (path parameters) and 4
-// (authority), the sandbox's scenarios, then the guidance engine. 200 with
-// the report, or 204 when nothing applies; either way the report is stored.
+// (authority), then the report service. 200 with the report, or 204 when
+// nothing applies; either way the report is stored.
 func (s *Server) handleProduce() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -30,69 +31,27 @@ func (s *Server) handleProduce() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		req := report.Request{
+		rep, err := s.opts.Reports.Produce(ctx, report.Request{
 			NINO:          nino,
 			TaxYear:       taxYear,
 			CalculationID: calcID,
 			Language:      preferredLanguage(r.Header.Values("Accept-Language")),
-			By:            party(p),
+			By:            p.Party(),
 			RequestID:     RequestID(ctx),
 			Headers:       nrs.HeaderData(r.Header),
-		}
-		rep, err := s.generate(ctx, req, r.Header.Get(hmrc.HeaderGovTestScenario))
+			Scenario:      r.Header.Get(hmrc.HeaderGovTestScenario),
+		})
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		var body []byte
-		if len(rep.Shown()) > 0 {
-			if body, err = encodeJSON(wireReport(rep)); err != nil {
-				s.fail(w, r, fmt.Errorf("encode report: %w", err))
-				return
-			}
-		}
-		if err := s.opts.Reports.Commit(ctx, rep, body); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		// Counted here, the one caller of Commit, once the report is
-		// stored: a report that failed to store was never given.
 		s.metrics.Report(rep)
-		if body == nil {
+		if rep.Body == nil {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeBody(w, http.StatusOK, body)
+		writeBody(w, http.StatusOK, rep.Body)
 	})
-}
-
-// generate evaluates the calculation, or, in the sandbox, applies a
-// Gov-Test-Scenario or a fixed calculation id first, and answers ids with no
-// stored calculation with the example report.
-func (s *Server) generate(ctx context.Context, req report.Request, scenario string) (*report.Report, error) {
-	svc := s.opts.Reports
-	if s.opts.Sandbox {
-		switch scenario {
-		case "":
-		case hmrc.ScenarioNoMessages:
-			return svc.FromResult(req, noMessages()), nil
-		case hmrc.ScenarioCalculationNotFound:
-			return nil, report.ErrCalculationNotFound
-		default:
-			return nil, errScenario
-		}
-		switch req.CalculationID {
-		case hmrc.SandboxNoMessagesCalculationID:
-			return svc.FromResult(req, noMessages()), nil
-		case hmrc.SandboxNotFoundCalculationID:
-			return nil, report.ErrCalculationNotFound
-		}
-	}
-	rep, err := svc.Generate(ctx, req)
-	if s.opts.Sandbox && errors.Is(err, report.ErrCalculationNotFound) {
-		return svc.FromResult(req, exampleResult()), nil
-	}
-	return rep, err
 }
 
 // handleAcknowledge is "acknowledge a report": 204 once the acknowledgement
@@ -110,7 +69,11 @@ func (s *Server) handleAcknowledge() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		if err := s.opts.Reports.Acknowledge(ctx, nino, reportID, correlationID, party(p), RequestID(ctx), nrs.HeaderData(r.Header)); err != nil {
+		err := s.opts.Reports.Acknowledge(ctx, report.AckRequest{
+			NINO: nino, ReportID: reportID, CorrelationID: correlationID,
+			By: p.Party(), RequestID: RequestID(ctx), Headers: nrs.HeaderData(r.Header),
+		})
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -127,12 +90,12 @@ func (s *Server) authorise(ctx context.Context, p *auth.Principal, nino, endpoin
 		return errNotAuthorised
 	}
 	switch p.AffinityGroup {
-	case auth.Individual:
+	case identity.Individual:
 		if p.NINO != nino || !p.HasEnrolment(auth.EnrolmentMTDIT) || p.MTDITID == "" || p.ConfidenceLevel < 200 {
 			return errNotAuthorised
 		}
 		return nil
-	case auth.Agent:
+	case identity.Agent:
 		if p.ARN == "" || !p.HasEnrolment(auth.EnrolmentAgent) {
 			return errNotAuthorised
 		}
@@ -152,11 +115,10 @@ func (s *Server) authorise(ctx context.Context, p *auth.Principal, nino, endpoin
 	}
 }
 
-func party(p *auth.Principal) report.Party {
-	if p.AffinityGroup == auth.Agent {
-		return report.Party{AffinityGroup: report.Agent, ARN: p.ARN, Enrolments: p.Enrolments, ConfidenceLevel: p.ConfidenceLevel}
-	}
-	return report.Party{AffinityGroup: report.Individual, NINO: p.NINO, Enrolments: p.Enrolments, ConfidenceLevel: p.ConfidenceLevel}
+// EncodeReport writes a report as the API returns it: the report service's
+// encoder, so that the bytes sent are the bytes proved.
+func EncodeReport(r *report.Report) ([]byte, error) {
+	return encodeJSON(wireReport(r))
 }
 
 // wireReport is a report as the API returns it.
@@ -169,7 +131,7 @@ func wireReport(r *report.Report) hmrc.Report {
 		CalculationID: r.CalculationID,
 		CorrelationID: r.CorrelationID,
 	}
-	for _, m := range r.Shown() {
+	for _, m := range r.ShownMessages() {
 		wm := hmrc.Message{Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: make([]hmrc.Link, 0, len(m.Links))}
 		for _, l := range m.Links {
 			wm.Links = append(wm.Links, hmrc.Link{Title: l.Title, URL: l.URL})

@@ -14,6 +14,7 @@ import (
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
 )
@@ -120,7 +121,7 @@ func (s *Server) handleCreateIndividual() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		p := &auth.Principal{Subject: ind.NINO, AffinityGroup: auth.Individual, NINO: ind.NINO, ConfidenceLevel: level, Scopes: scopes}
+		p := &auth.Principal{Subject: ind.NINO, AffinityGroup: identity.Individual, NINO: ind.NINO, ConfidenceLevel: level, Scopes: scopes}
 		if enrolled {
 			p.MTDITID = ind.MTDITID
 			p.Enrolments = []string{auth.EnrolmentMTDIT}
@@ -130,7 +131,7 @@ func (s *Server) handleCreateIndividual() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		login, err := s.opts.OAuth.NewUser(r.Context(), auth.Individual, ind.NINO, "")
+		login, err := s.opts.OAuth.NewUser(r.Context(), identity.Individual, ind.NINO, "")
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -165,13 +166,13 @@ func (s *Server) handleCreateAgent() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		p := &auth.Principal{Subject: in.ARN, AffinityGroup: auth.Agent, ARN: in.ARN, Enrolments: []string{auth.EnrolmentAgent}, Scopes: scopes}
+		p := &auth.Principal{Subject: in.ARN, AffinityGroup: identity.Agent, ARN: in.ARN, Enrolments: []string{auth.EnrolmentAgent}, Scopes: scopes}
 		tok, ttl, err := s.opts.Issuer.Issue(p)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		login, err := s.opts.OAuth.NewUser(r.Context(), auth.Agent, "", in.ARN)
+		login, err := s.opts.OAuth.NewUser(r.Context(), identity.Agent, "", in.ARN)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -321,8 +322,8 @@ func storedView(rep *report.Report, ack *report.Acknowledgement) storedReport {
 		CreatedAt:      rep.CreatedAt.UTC().Format(time.RFC3339Nano),
 		Messages:       make([]storedMessage, 0, len(rep.Messages)),
 	}
-	for _, m := range rep.Messages {
-		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: make([]hmrc.Link, 0, len(m.Links)), Shown: m.Shown}
+	for i, m := range rep.Messages {
+		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: make([]hmrc.Link, 0, len(m.Links)), Shown: i < rep.Shown}
 		for _, l := range m.Links {
 			sm.Links = append(sm.Links, hmrc.Link{Title: l.Title, URL: l.URL})
 		}
@@ -331,7 +332,7 @@ func storedView(rep *report.Report, ack *report.Acknowledgement) storedReport {
 	if ack != nil {
 		out.Acknowledgement = &storedAcknowledgement{
 			AcknowledgedAt: ack.AcknowledgedAt.UTC().Format(time.RFC3339Nano),
-			By:             storedParty{AffinityGroup: ack.By.AffinityGroup, NINO: ack.By.NINO, ARN: ack.By.ARN},
+			By:             storedParty{AffinityGroup: string(ack.By.AffinityGroup), NINO: ack.By.NINO, ARN: ack.By.ARN},
 		}
 	}
 	return out

@@ -25,10 +25,7 @@ import (
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/metrics"
-	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/oauth"
-	"github.com/open-assist/assist/internal/outbox"
-	"github.com/open-assist/assist/internal/record"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
@@ -115,9 +112,10 @@ type harnessOptions struct {
 	queueWait        time.Duration
 	requestTimeout   time.Duration
 	dsn              string               // default a fresh SQLite file
+	maxConns         int                  // default store.DefaultMaxConns
 	relationships    server.Relationships // default the store
 	// records queues NRS submissions (never delivered: no workers) in the
-	// store's transactions, as assist serve does.
+	// store's transactions, as assist serve with --nrs-url does.
 	records bool
 }
 
@@ -128,29 +126,15 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	if dsn == "" {
 		dsn = "sqlite:" + filepath.Join(tb.TempDir(), "assist.db")
 	}
-	db, err := store.Open(ctx, dsn)
+	var storeOpts []store.Option
+	if ho.maxConns > 0 {
+		storeOpts = append(storeOpts, store.WithMaxConns(ho.maxConns))
+	}
+	db, err := store.Open(ctx, dsn, storeOpts...)
 	if err != nil {
 		tb.Fatalf("store.Open() = %v", err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	if ho.records {
-		if err := outbox.Migrate(ctx, db.SQL(), db.Dialect(), ""); err != nil {
-			tb.Fatal(err)
-		}
-		nrsClient, err := nrs.NewClient("http://127.0.0.1:1/submission", "key", nil)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out, err := outbox.New(db.SQL(), outbox.Config{Dialect: db.Dialect(), NRS: nrsClient, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rec, err := record.New(out)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		db.SetRecorder(rec)
-	}
 	clock := func() time.Time { return today }
 	key, err := auth.NewSigningKey()
 	if err != nil {
@@ -178,13 +162,13 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	if maxMessages == 0 {
 		maxMessages = 5
 	}
-	svc, err := report.NewService(db, analyzer, source, log, maxMessages)
+	svc, err := report.NewService(report.Options{
+		Repo: db, Analyzer: analyzer, Source: source, Encode: server.EncodeReport, Log: log,
+		MaxMessages: maxMessages, MaxCalculationBytes: ho.maxCalculation,
+		NRS: ho.records, Sandbox: !ho.production, Now: clock,
+	})
 	if err != nil {
 		tb.Fatal(err)
-	}
-	svc.Now = clock
-	if ho.maxCalculation > 0 {
-		svc.MaxCalculationBytes = ho.maxCalculation
 	}
 	reg := metrics.NewRegistry()
 	apiMetrics, err := metrics.NewAPI(reg, realCatalogue(tb).Rules())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
@@ -171,7 +172,7 @@ func (stuckSource) Calculation(ctx context.Context, nino, taxYear, id string) ([
 func TestOutOfTimeIsBusy(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{source: stuckSource{}, production: true, requestTimeout: 100 * time.Millisecond})
-	tok, _, err := h.issuer.Issue(&auth.Principal{Subject: "TC663795B", AffinityGroup: auth.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
+	tok, _, err := h.issuer.Issue(&auth.Principal{Subject: "TC663795B", AffinityGroup: identity.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
 		ConfidenceLevel: 250, Enrolments: []string{auth.EnrolmentMTDIT}, Scopes: []string{"read:self-assessment-assist"}})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/upstream"
 )
 
@@ -49,7 +50,7 @@ func TestProductionUpstream(t *testing.T) {
 	}
 	src.Backoff = func(int) time.Duration { return time.Millisecond }
 	h := newHarness(t, harnessOptions{production: true, source: src})
-	tok, _, _ := h.issuer.Issue(&auth.Principal{AffinityGroup: auth.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
+	tok, _, _ := h.issuer.Issue(&auth.Principal{AffinityGroup: identity.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
 		ConfidenceLevel: 250, Enrolments: []string{auth.EnrolmentMTDIT}, Scopes: []string{"read:self-assessment-assist"}})
 
 	got := h.do("POST", produce("TC663795B", "2025-26", calcID), api(string(tok)), "")

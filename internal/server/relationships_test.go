@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/relationships"
 )
 
@@ -101,7 +102,7 @@ func TestRelationshipsService(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := func(arn string) string {
-		tok, _, err := h.issuer.Issue(&auth.Principal{AffinityGroup: auth.Agent, ARN: arn, Enrolments: []string{auth.EnrolmentAgent},
+		tok, _, err := h.issuer.Issue(&auth.Principal{AffinityGroup: identity.Agent, ARN: arn, Enrolments: []string{auth.EnrolmentAgent},
 			Scopes: []string{"read:self-assessment-assist", "write:self-assessment-assist"}})
 		if err != nil {
 			t.Fatal(err)

@@ -25,12 +25,12 @@ func TestManyClients(t *testing.T) {
 	data, c := nudges(t)
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
-			ho := harnessOptions{records: true, rateLimit: 0.2, rateBurst: 3, maxInFlight: 16}
+			// Fewer connections than requests in flight.
+			ho := harnessOptions{records: true, rateLimit: 0.2, rateBurst: 3, maxInFlight: 16, maxConns: 4}
 			if dialect == "postgres" {
 				ho.dsn = testdb.PostgresDSN(t)
 			}
 			h := newHarness(t, ho)
-			h.db.SetMaxConns(4) // fewer connections than requests in flight
 			const clients = 200
 			users := make([]individual, clients)
 			for i := range users {

@@ -32,7 +32,7 @@ type Options struct {
 	// the sandbox's fixed calculation ids.
 	Sandbox bool
 	Reports *report.Service
-	Store   store.Store
+	Store   *store.DB
 	// Relationships says whether a client authorised an agent: store.Main
 	// or store.Supporting, or an error wrapping store.ErrNotFound; any
 	// other error is answered 503 when it wraps relationships.ErrUnavailable.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
@@ -52,7 +53,10 @@ func TestRunFinishesRequestsInFlight(t *testing.T) {
 	issuer, _ := auth.NewIssuer(key, testIssuer, testAudience, time.Hour, nil)
 	verifier, _ := auth.NewVerifier(testIssuer, testAudience, issuer.PublicKeys(), nil)
 	started := make(chan struct{})
-	svc, _ := report.NewService(db, slowAnalyzer{started}, db, log, 5)
+	svc, err := report.NewService(report.Options{Repo: db, Analyzer: slowAnalyzer{started}, Source: db, Encode: server.EncodeReport, Log: log, MaxMessages: 5, Sandbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	oa, err := oauth.New(db, issuer, log)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +74,7 @@ func TestRunFinishesRequestsInFlight(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- srv.Run(runCtx, ln, 5*time.Second) }()
 
-	tok, _, _ := issuer.Issue(&auth.Principal{AffinityGroup: auth.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
+	tok, _, _ := issuer.Issue(&auth.Principal{AffinityGroup: identity.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
 		ConfidenceLevel: 250, Enrolments: []string{auth.EnrolmentMTDIT}, Scopes: []string{"read:self-assessment-assist"}})
 	status := make(chan int, 1)
 	go func() {

@@ -19,15 +19,11 @@ import (
 // a connection (until their deadline) rather than open one more.
 const DefaultMaxConns = 20
 
-// SetMaxConns bounds the pool the store and the outbox share to n
+// limitPool bounds the pool the store and the outbox share to n
 // connections, all of which may stay idle for reuse.
-func (db *DB) SetMaxConns(n int) {
+func (db *DB) limitPool(n int) {
 	db.db.SetMaxOpenConns(n)
 	db.db.SetMaxIdleConns(n)
-}
-
-func (db *DB) limitPool() {
-	db.SetMaxConns(DefaultMaxConns)
 	// Idle connections are closed in time, so a quiet replica gives its
 	// share of the server back.
 	db.db.SetConnMaxIdleTime(5 * time.Minute)
@@ -39,6 +35,9 @@ func (db *DB) limitPool() {
 // resources, a lock or serialisation conflict): worth trying again later,
 // not a fault. The server answers it with 503 and Retry-After.
 func Busy(err error) bool {
+	if errors.Is(err, ErrQueueFull) {
+		return true
+	}
 	var le *sqlite.Error
 	if errors.As(err, &le) {
 		switch le.Code() & 0xff { // the primary code of an extended one

@@ -77,9 +77,16 @@ func TestPoolIsBounded(t *testing.T) {
 		if got := db.SQL().Stats().MaxOpenConnections; got != DefaultMaxConns {
 			t.Errorf("MaxOpenConnections = %d, want %d", got, DefaultMaxConns)
 		}
-		db.SetMaxConns(3)
-		if got := db.SQL().Stats().MaxOpenConnections; got != 3 {
-			t.Errorf("after SetMaxConns(3): MaxOpenConnections = %d", got)
+		small, err := Open(context.Background(), dsn, WithMaxConns(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer small.Close()
+		if got := small.SQL().Stats().MaxOpenConnections; got != 3 {
+			t.Errorf("WithMaxConns(3): MaxOpenConnections = %d", got)
+		}
+		if _, err := Open(context.Background(), dsn, WithMaxConns(1)); err == nil {
+			t.Error("Open(WithMaxConns(1)) succeeded; the writer and a reader need two")
 		}
 	})
 }

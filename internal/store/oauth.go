@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/open-assist/assist/internal/identity"
 )
 
 // The sandbox's OAuth 2.0 server keeps its state here. Every secret arrives
@@ -26,7 +28,7 @@ type Application struct {
 type TestUser struct {
 	UserID        string
 	PasswordHash  string
-	AffinityGroup string // "Individual" or "Agent"
+	AffinityGroup identity.AffinityGroup
 	NINO          string
 	ARN           string
 	CreatedAt     time.Time

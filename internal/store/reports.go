@@ -7,18 +7,21 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/open-assist/assist/internal/identity"
+	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 )
 
 // storedMessage is a report message as kept in reports.messages.
 type storedMessage struct {
-	RuleID string       `json:"ruleId"`
-	Title  string       `json:"title"`
-	Body   string       `json:"body"`
-	Action string       `json:"action"`
-	Links  []storedLink `json:"links"`
-	Path   string       `json:"path"`
+	RuleID   string       `json:"ruleId"`
+	Severity string       `json:"severity,omitempty"`
+	Title    string       `json:"title"`
+	Body     string       `json:"body"`
+	Action   string       `json:"action"`
+	Links    []storedLink `json:"links"`
+	Path     string       `json:"path"`
 	// Hidden marks a message that applied but was not shown; reports
 	// stored before the cap showed every message, so absent means shown.
 	Hidden bool `json:"hidden,omitempty"`
@@ -29,16 +32,18 @@ type storedLink struct {
 	URL   string `json:"url"`
 }
 
-// CreateReport stores a new report in one transaction (the transaction the
-// non-repudiation outbox row will join).
-func (db *DB) CreateReport(ctx context.Context, r *report.Report) error {
-	msgs := make([]storedMessage, 0, len(r.Messages))
-	for _, m := range r.Messages {
-		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []storedLink{}, Hidden: !m.Shown}
-		for _, l := range m.Links {
-			sm.Links = append(sm.Links, storedLink{Title: l.Title, URL: l.URL})
+// CreateReport stores a new report and queues its proof, in the next
+// group commit.
+func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof) error {
+	// Encoding happens here, in the request's goroutine, so that the
+	// writer's transaction holds only SQL.
+	msgs := make([]storedMessage, len(r.Messages))
+	for i, m := range r.Messages {
+		msgs[i] = storedMessage{RuleID: m.RuleID, Severity: string(m.Severity), Title: m.Title, Body: m.Body, Action: m.Action,
+			Path: m.Path, Links: make([]storedLink, len(m.Links)), Hidden: i >= r.Shown}
+		for j, l := range m.Links {
+			msgs[i].Links[j] = storedLink{Title: l.Title, URL: l.URL}
 		}
-		msgs = append(msgs, sm)
 	}
 	msgJSON, err := json.Marshal(msgs)
 	if err != nil {
@@ -52,24 +57,35 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report) error {
 	if err != nil {
 		return fmt.Errorf("encode rule errors: %w", err)
 	}
+	records := proofRecords(p)
 	const q = `INSERT INTO reports (id, nino, tax_year, calculation_id, correlation_id, rule_set_version,
 		language, messages, rule_errors, body, requested_by_group, requested_by_nino, requested_by_arn,
 		request_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
-	return db.InTx(ctx, func(tx *Tx) error {
+	return db.writer.do(ctx, func(ctx context.Context, tx *Tx) error {
 		_, err := tx.exec(ctx, q, r.ID, r.NINO, r.TaxYear, r.CalculationID, r.CorrelationID, r.RuleSetVersion,
-			string(r.Language), string(msgJSON), string(errJSON), r.Body, r.RequestedBy.AffinityGroup,
+			string(r.Language), string(msgJSON), string(errJSON), r.Body, string(r.RequestedBy.AffinityGroup),
 			nullString(r.RequestedBy.NINO), nullString(r.RequestedBy.ARN), r.RequestID, formatTime(r.CreatedAt))
 		if err != nil {
 			return fmt.Errorf("insert report: %w", err)
 		}
-		if db.recorder != nil {
-			if err := db.recorder.ReportCreated(ctx, tx.tx, r); err != nil {
-				return fmt.Errorf("record report: %w", err)
-			}
+		if err := db.queue.InsertTx(ctx, tx.tx, records); err != nil {
+			return fmt.Errorf("queue proof of report %s: %w", r.ID, err)
 		}
 		return nil
 	})
+}
+
+// proofRecords are the outbox's records of a proof.
+func proofRecords(p report.Proof) []outbox.Record {
+	var out []outbox.Record
+	if p.NRS != nil {
+		out = append(out, outbox.NRS(*p.NRS))
+	}
+	if p.Event != nil {
+		out = append(out, outbox.Event(*p.Event, p.RequestID))
+	}
+	return out
 }
 
 // Report returns a report and its acknowledgement, if any.
@@ -83,13 +99,14 @@ func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Ac
 	var (
 		r                         report.Report
 		lang, msgJSON, errJSON    string
+		reqGroup                  string
 		reqNINO, reqARN           sql.NullString
 		createdAt                 string
 		ackAt, ackGroup           sql.NullString
 		ackNINO, ackARN, ackReqID sql.NullString
 	)
 	err := db.queryRow(ctx, q, id).Scan(&r.ID, &r.NINO, &r.TaxYear, &r.CalculationID, &r.CorrelationID,
-		&r.RuleSetVersion, &lang, &msgJSON, &errJSON, &r.Body, &r.RequestedBy.AffinityGroup, &reqNINO,
+		&r.RuleSetVersion, &lang, &msgJSON, &errJSON, &r.Body, &reqGroup, &reqNINO,
 		&reqARN, &r.RequestID, &createdAt, &ackAt, &ackGroup, &ackNINO, &ackARN, &ackReqID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("report %s: %w", id, report.ErrNotFound)
@@ -98,7 +115,7 @@ func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Ac
 		return nil, nil, fmt.Errorf("select report: %w", err)
 	}
 	r.Language = rules.Lang(lang)
-	r.RequestedBy.NINO, r.RequestedBy.ARN = reqNINO.String, reqARN.String
+	r.RequestedBy = identity.Party{AffinityGroup: identity.AffinityGroup(reqGroup), NINO: reqNINO.String, ARN: reqARN.String}
 	if r.CreatedAt, err = parseTime(createdAt); err != nil {
 		return nil, nil, err
 	}
@@ -106,12 +123,17 @@ func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Ac
 	if err := json.Unmarshal([]byte(msgJSON), &msgs); err != nil {
 		return nil, nil, fmt.Errorf("decode messages of report %s: %w", id, err)
 	}
-	for _, m := range msgs {
-		rm := report.Message{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: []report.Link{}, Shown: !m.Hidden}
-		for _, l := range m.Links {
-			rm.Links = append(rm.Links, report.Link{Title: l.Title, URL: l.URL})
+	r.Messages = make([]rules.Message, len(msgs))
+	for i, m := range msgs {
+		r.Messages[i] = rules.Message{RuleID: m.RuleID, Severity: rules.Severity(m.Severity), Title: m.Title, Body: m.Body,
+			Action: m.Action, Path: m.Path, Links: make([]rules.Link, len(m.Links))}
+		for j, l := range m.Links {
+			r.Messages[i].Links[j] = rules.Link{Title: l.Title, URL: l.URL}
 		}
-		r.Messages = append(r.Messages, rm)
+		// Shown messages come first.
+		if !m.Hidden {
+			r.Shown = i + 1
+		}
 	}
 	if err := json.Unmarshal([]byte(errJSON), &r.RuleErrors); err != nil {
 		return nil, nil, fmt.Errorf("decode rule errors of report %s: %w", id, err)
@@ -121,7 +143,7 @@ func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Ac
 	}
 	ack := &report.Acknowledgement{
 		ReportID:  r.ID,
-		By:        report.Party{AffinityGroup: ackGroup.String, NINO: ackNINO.String, ARN: ackARN.String},
+		By:        identity.Party{AffinityGroup: identity.AffinityGroup(ackGroup.String), NINO: ackNINO.String, ARN: ackARN.String},
 		RequestID: ackReqID.String,
 	}
 	if ack.AcknowledgedAt, err = parseTime(ackAt.String); err != nil {
@@ -130,14 +152,16 @@ func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Ac
 	return &r, ack, nil
 }
 
-// Acknowledge records the first acknowledgement of a report.
-func (db *DB) Acknowledge(ctx context.Context, a *report.Acknowledgement) (bool, error) {
+// Acknowledge records the first acknowledgement of a report and queues its
+// proof, in the next group commit; a repeat queues nothing.
+func (db *DB) Acknowledge(ctx context.Context, a *report.Acknowledgement, p report.Proof) (bool, error) {
 	const q = `INSERT INTO acknowledgements (report_id, acknowledged_at, affinity_group, nino, arn, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (report_id) DO NOTHING`
+	records := proofRecords(p)
 	var created bool
-	err := db.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, q, a.ReportID, formatTime(a.AcknowledgedAt), a.By.AffinityGroup,
+	err := db.writer.do(ctx, func(ctx context.Context, tx *Tx) error {
+		res, err := tx.exec(ctx, q, a.ReportID, formatTime(a.AcknowledgedAt), string(a.By.AffinityGroup),
 			nullString(a.By.NINO), nullString(a.By.ARN), a.RequestID)
 		if err != nil {
 			return fmt.Errorf("insert acknowledgement: %w", err)
@@ -147,14 +171,19 @@ func (db *DB) Acknowledge(ctx context.Context, a *report.Acknowledgement) (bool,
 			return fmt.Errorf("insert acknowledgement: %w", err)
 		}
 		created = n == 1
-		if created && db.recorder != nil {
-			if err := db.recorder.Acknowledged(ctx, tx.tx, a); err != nil {
-				return fmt.Errorf("record acknowledgement: %w", err)
-			}
+		if !created {
+			return nil
+		}
+		if err := db.queue.InsertTx(ctx, tx.tx, records); err != nil {
+			return fmt.Errorf("queue proof of acknowledgement of %s: %w", a.ReportID, err)
 		}
 		return nil
 	})
-	return created, err
+	if err != nil {
+		// created may still be written by a batch this request gave up on.
+		return false, err
+	}
+	return created, nil
 }
 
 // ReportIDs lists the ids of the reports made of one calculation, oldest

@@ -20,9 +20,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
-
-	"github.com/open-assist/assist/internal/report"
+	"github.com/open-assist/assist/internal/outbox"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // ErrNotFound is returned (wrapped) when a row does not exist.
@@ -56,64 +55,39 @@ type Authorisation struct {
 	CreatedAt time.Time
 }
 
-// Store is what the service needs from a database.
-type Store interface {
-	report.Repository
-	report.CalculationSource
-
-	// PutCalculation stores (or replaces) a calculation.
-	PutCalculation(ctx context.Context, nino, taxYear, calculationID string, body []byte) error
-	// PutIndividual stores (or replaces) a test user.
-	PutIndividual(ctx context.Context, in *Individual) error
-	// PutAgent stores an agent; an existing agent is kept.
-	PutAgent(ctx context.Context, a *Agent) error
-	// Agent returns an agent, or an error wrapping ErrNotFound.
-	Agent(ctx context.Context, arn string) (*Agent, error)
-	// PutRelationship records that a client authorised an agent (Main or
-	// Supporting), replacing any earlier authorisation.
-	PutRelationship(ctx context.Context, arn, nino, kind string) error
-	// DeleteRelationship removes an authorisation; removing none is no error.
-	DeleteRelationship(ctx context.Context, arn, nino string) error
-	// Relationship returns Main or Supporting, or an error wrapping ErrNotFound.
-	Relationship(ctx context.Context, arn, nino string) (string, error)
-	// Authorisations lists the authorisations of one agent (arn), of one
-	// client (nino), or all of them when both are empty.
-	Authorisations(ctx context.Context, arn, nino string) ([]Authorisation, error)
-	// SigningKey returns the key stored under id, first storing the one
-	// made by create when there is none. Concurrent first calls agree.
-	SigningKey(ctx context.Context, id string, create func() ([]byte, error)) ([]byte, error)
-	// Ping checks that the database answers.
-	Ping(ctx context.Context) error
-	Close() error
-}
-
 //go:embed migrations
 var migrations embed.FS
 
-// Recorder adds, inside the transaction that stores a report or an
-// acknowledgement, the records that prove it (the outbox's jobs): both
-// commit or neither does.
-type Recorder interface {
-	ReportCreated(ctx context.Context, tx *sql.Tx, r *report.Report) error
-	// Acknowledged is called for a report's first acknowledgement only.
-	Acknowledged(ctx context.Context, tx *sql.Tx, a *report.Acknowledgement) error
-}
-
-// DB is the SQL implementation of Store.
+// DB is the store, on SQLite or PostgreSQL.
 type DB struct {
-	db       *sql.DB
-	dialect  dialect
-	recorder Recorder
+	db      *sql.DB
+	dialect dialect
+	// queue puts the records that prove a write in the write's transaction.
+	queue  *outbox.Queue
+	writer *writer
 	// Now is the clock for the timestamps the store sets itself.
 	Now func() time.Time
 }
 
-var _ Store = (*DB)(nil)
+// Option sets up a store at Open.
+type Option func(*options)
+
+type options struct {
+	maxConns, writeQueue, writers int
+}
+
+// WithMaxConns bounds the connection pool the store and the outbox share
+// (default DefaultMaxConns).
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
+// WithWriteQueue bounds the writes that may wait for a writer (default
+// DefaultWriteQueue); more are refused with ErrQueueFull.
+func WithWriteQueue(n int) Option { return func(o *options) { o.writeQueue = n } }
 
 // Open connects to the database named by dsn ("sqlite:assist.db") and
 // applies any migrations it has not had.
-func Open(ctx context.Context, dsn string) (*DB, error) {
-	return open(ctx, dsn, false)
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	return open(ctx, dsn, false, opts)
 }
 
 // ErrNoDatabase is returned (wrapped) by OpenExisting when the database has
@@ -124,11 +98,21 @@ var ErrNoDatabase = errors.New("store: no such database")
 // error wrapping ErrNoDatabase, a SQLite file that does not exist or a
 // PostgreSQL database the service has never migrated, so that a mistyped
 // --db is reported rather than silently creating an empty database.
-func OpenExisting(ctx context.Context, dsn string) (*DB, error) {
-	return open(ctx, dsn, true)
+func OpenExisting(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	return open(ctx, dsn, true, opts)
 }
 
-func open(ctx context.Context, dsn string, mustExist bool) (*DB, error) {
+func open(ctx context.Context, dsn string, mustExist bool, opts []Option) (*DB, error) {
+	o := options{maxConns: DefaultMaxConns, writeQueue: DefaultWriteQueue, writers: 4}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxConns < 2 || o.writeQueue < 1 {
+		return nil, fmt.Errorf("store: need at least 2 connections and a write queue of 1, not %d and %d", o.maxConns, o.writeQueue)
+	}
+	// PostgreSQL's writers share the pool with reads and the outbox: leave
+	// them most of it.
+	o.writers = max(1, min(o.writers, o.maxConns/4))
 	d, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -163,19 +147,29 @@ func open(ctx context.Context, dsn string, mustExist bool) (*DB, error) {
 			return nil, fmt.Errorf("%w: the PostgreSQL database has no assist tables (assist serve creates them)", ErrNoDatabase)
 		}
 	}
-	db.limitPool()
-	if err := db.WithMigrationLock(ctx, func() error { return db.migrate(ctx) }); err != nil {
+	db.limitPool(o.maxConns)
+	// The store's tables and the outbox's (River's) are migrated together,
+	// one replica at a time.
+	err = db.WithMigrationLock(ctx, func() error {
+		if err := db.migrate(ctx); err != nil {
+			return err
+		}
+		return outbox.Migrate(ctx, sqlDB, d.name, "")
+	})
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	if db.queue, err = outbox.NewQueue(sqlDB, d.name, ""); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	if err := db.startWriter(ctx, o.writeQueue, o.writers); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
 	return db, nil
 }
-
-// SetRecorder sets what CreateReport and Acknowledge add to their
-// transactions. Call it once, before the store is used; the recorder
-// usually needs SQL() to be built, which is why it is not an argument of
-// Open.
-func (db *DB) SetRecorder(r Recorder) { db.recorder = r }
 
 // SQL returns the connection pool, for the outbox, whose jobs join the
 // store's transactions.
@@ -207,8 +201,11 @@ func (db *DB) WithMigrationLock(ctx context.Context, f func() error) error {
 	return f()
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.db.Close() }
+// Close commits the writes already queued and closes the database.
+func (db *DB) Close() error {
+	db.writer.close()
+	return db.db.Close()
+}
 
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/testdb"
@@ -112,16 +113,17 @@ func sampleReport(id string) *report.Report {
 		RuleSetVersion: "2026.11.0+abc",
 		Language:       rules.Welsh,
 		CreatedAt:      time.Date(2026, 11, 25, 12, 0, 0, 123456789, time.UTC),
-		Messages: []report.Message{{
-			RuleID: "SE_EXPENSES_HIGH", Title: "t", Body: "b", Action: "a", Path: "p",
-			Links: []report.Link{{Title: "l", URL: "https://www.gov.uk"}}, Shown: true,
+		Messages: []rules.Message{{
+			RuleID: "SE_EXPENSES_HIGH", Severity: rules.Check, Title: "t", Body: "b", Action: "a", Path: "p",
+			Links: []rules.Link{{Title: "l", URL: "https://www.gov.uk"}},
 		}, {
 			// Applied, but past the report's cap: kept for rule authors.
-			RuleID: "HICBC_APPLIES", Title: "t2", Body: "b2", Action: "a2", Path: "p2",
-			Links: []report.Link{{Title: "l2", URL: "https://www.gov.uk/child-benefit-tax-charge"}}, Shown: false,
+			RuleID: "HICBC_APPLIES", Severity: rules.Info, Title: "t2", Body: "b2", Action: "a2", Path: "p2",
+			Links: []rules.Link{{Title: "l2", URL: "https://www.gov.uk/child-benefit-tax-charge"}},
 		}},
+		Shown:       1,
 		RuleErrors:  []rules.RuleError{{RuleID: "X", Error: "boom"}},
-		RequestedBy: report.Party{AffinityGroup: report.Agent, ARN: "AARN1234567"},
+		RequestedBy: identity.Party{AffinityGroup: identity.Agent, ARN: "AARN1234567"},
 		RequestID:   "0b7e4e8c-5f43-4f8e-9d7b-3d2c1a0f9e8d",
 		Body:        []byte(`{"reportId":"x"}`),
 	}
@@ -132,10 +134,10 @@ func TestReports(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *DB, _ string) {
 		ctx := context.Background()
 		want := sampleReport("3f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
-		if err := db.CreateReport(ctx, want); err != nil {
+		if err := db.CreateReport(ctx, want, report.Proof{}); err != nil {
 			t.Fatalf("CreateReport() = %v", err)
 		}
-		if err := db.CreateReport(ctx, want); err == nil {
+		if err := db.CreateReport(ctx, want, report.Proof{}); err == nil {
 			t.Errorf("CreateReport(same id) = nil, want an error")
 		}
 		got, ack, err := db.Report(ctx, want.ID)
@@ -155,7 +157,7 @@ func TestReports(t *testing.T) {
 		// A report with no messages keeps a NULL body.
 		empty := sampleReport("4f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
 		empty.Messages, empty.Body, empty.RuleErrors = nil, nil, nil
-		if err := db.CreateReport(ctx, empty); err != nil {
+		if err := db.CreateReport(ctx, empty, report.Proof{}); err != nil {
 			t.Fatal(err)
 		}
 		got, _, err = db.Report(ctx, empty.ID)
@@ -169,14 +171,14 @@ func TestReports(t *testing.T) {
 
 		// The first acknowledgement is kept; a repeat records nothing.
 		first := &report.Acknowledgement{ReportID: want.ID, AcknowledgedAt: time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC),
-			By: report.Party{AffinityGroup: report.Individual, NINO: "TC663795B"}, RequestID: "r1"}
-		if created, err := db.Acknowledge(ctx, first); err != nil || !created {
+			By: identity.Party{AffinityGroup: identity.Individual, NINO: "TC663795B"}, RequestID: "r1"}
+		if created, err := db.Acknowledge(ctx, first, report.Proof{}); err != nil || !created {
 			t.Fatalf("Acknowledge() = %v, %v; want true, nil", created, err)
 		}
 		second := *first
 		second.AcknowledgedAt = first.AcknowledgedAt.Add(time.Hour)
 		second.RequestID = "r2"
-		if created, err := db.Acknowledge(ctx, &second); err != nil || created {
+		if created, err := db.Acknowledge(ctx, &second, report.Proof{}); err != nil || created {
 			t.Fatalf("Acknowledge(repeat) = %v, %v; want false, nil", created, err)
 		}
 		_, ack, err = db.Report(ctx, want.ID)
@@ -187,7 +189,7 @@ func TestReports(t *testing.T) {
 			t.Errorf("acknowledgement (-want +got):\n%s", diff)
 		}
 		// An acknowledgement needs a report.
-		if _, err := db.Acknowledge(ctx, &report.Acknowledgement{ReportID: "nope", By: report.Party{AffinityGroup: "Individual"}}); err == nil {
+		if _, err := db.Acknowledge(ctx, &report.Acknowledgement{ReportID: "nope", By: identity.Party{AffinityGroup: identity.Individual}}, report.Proof{}); err == nil {
 			t.Errorf("Acknowledge(unknown report) = nil, want a foreign key error")
 		}
 	})
@@ -204,7 +206,7 @@ func TestConcurrentWrites(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				r := sampleReport(time.Now().Format("150405.000000000") + string(rune('a'+i%26)) + string(rune('a'+i/26)))
-				errs <- db.CreateReport(ctx, r)
+				errs <- db.CreateReport(ctx, r, report.Proof{})
 			}()
 		}
 		wg.Wait()

@@ -1,10 +1,35 @@
-package server
+package report
 
-import "github.com/open-assist/assist/internal/rules"
+import (
+	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/rules"
+)
 
 // SandboxRuleSetVersion marks reports made by the sandbox's fixed outcomes
 // rather than by the guidance engine.
 const SandboxRuleSetVersion = "sandbox"
+
+// sandboxOutcome is the fixed outcome of a sandbox request, if it has one:
+// a Gov-Test-Scenario, or one of the calculation ids HMRC's sandbox
+// documents. fixed is false when the engine should run.
+func sandboxOutcome(req Request) (res *rules.Result, fixed bool, err error) {
+	switch req.Scenario {
+	case "":
+	case hmrc.ScenarioNoMessages:
+		return noMessages(), true, nil
+	case hmrc.ScenarioCalculationNotFound:
+		return nil, true, ErrCalculationNotFound
+	default:
+		return nil, true, ErrUnknownScenario
+	}
+	switch req.CalculationID {
+	case hmrc.SandboxNoMessagesCalculationID:
+		return noMessages(), true, nil
+	case hmrc.SandboxNotFoundCalculationID:
+		return nil, true, ErrCalculationNotFound
+	}
+	return nil, false, nil
+}
 
 // noMessages is the outcome of the NO_MESSAGES scenario: a 204.
 func noMessages() *rules.Result {
