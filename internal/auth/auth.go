@@ -115,6 +115,7 @@ type Verifier struct {
 	maxLifetime      time.Duration
 	leeway           time.Duration
 	now              func() time.Time
+	cache            *verified
 }
 
 // NewVerifier returns a Verifier of tokens from issuer, for audience, signed
@@ -146,7 +147,7 @@ func NewVerifierFrom(c VerifierConfig) (*Verifier, error) {
 		c.Now = time.Now
 	}
 	return &Verifier{issuer: c.Issuer, audience: c.Audience, keys: c.Keys, claims: c.Claims,
-		maxLifetime: c.MaxLifetime, leeway: 30 * time.Second, now: c.Now}, nil
+		maxLifetime: c.MaxLifetime, leeway: 30 * time.Second, now: c.Now, cache: newVerified()}, nil
 }
 
 // Verify checks a token and returns who it stands for. It refuses a token
@@ -156,6 +157,10 @@ func NewVerifierFrom(c VerifierConfig) (*Verifier, error) {
 func (v *Verifier) Verify(ctx context.Context, raw Token) (*Principal, error) {
 	if len(raw) > maxTokenBytes {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenBytes)
+	}
+	now := v.now()
+	if p, ok := v.cache.get(ctx, v, raw, now); ok {
+		return p, nil
 	}
 	tok, err := jwt.ParseSigned(string(raw), allowedAlgs)
 	if err != nil {
@@ -188,7 +193,7 @@ func (v *Verifier) Verify(ctx context.Context, raw Token) (*Principal, error) {
 	err = std.ValidateWithLeeway(jwt.Expected{
 		Issuer:      v.issuer,
 		AnyAudience: jwt.Audience{v.audience},
-		Time:        v.now(),
+		Time:        now,
 	}, v.leeway)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
@@ -197,6 +202,13 @@ func (v *Verifier) Verify(ctx context.Context, raw Token) (*Principal, error) {
 	if err := v.claims.identity(all, p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	e := verifiedToken{principal: *p, kid: h.KeyID, expiry: std.Expiry.Time()}
+	e.principal.Enrolments = append([]string(nil), p.Enrolments...)
+	e.principal.Scopes = append([]string(nil), p.Scopes...)
+	if std.NotBefore != nil {
+		e.notBefore = std.NotBefore.Time()
+	}
+	v.cache.put(raw, e, now)
 	return p, nil
 }
 
