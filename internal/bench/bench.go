@@ -151,11 +151,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer limSrv.Close()
 	log.Info("measuring the limit", slog.Int("body_bytes", size))
-	lim := run(ctx, cfg, limitJourney(newClient(limURL, cfg.Clients)), Limit)
+	lim := measure(ctx, cfg, limitJourney(newClient(limURL, cfg.Clients)), Limit)
 	limSrv.Close()
 
 	log.Info("measuring the service", slog.Int("targets", len(targets)))
-	svcPhases := run(ctx, cfg, journey(api, targets, &l), Produce, Acknowledge)
+	svcPhases := measure(ctx, cfg, journey(api, targets, &l), Produce, Acknowledge)
 	loadEnd := time.Now()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -180,10 +180,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// run measures one target: a warm-up, saturation with Closed, then half of
+// measure measures one target: a warm-up, saturation with Closed, then half of
 // the first endpoint's saturated rate with Open. Each journey starts with
 // one request to the first endpoint, so its rate is the journeys' rate.
-func run(ctx context.Context, cfg Config, j Journey, endpoints ...string) []Endpoint {
+func measure(ctx context.Context, cfg Config, j Journey, endpoints ...string) []Endpoint {
 	if cfg.Warmup > 0 {
 		Closed(ctx, cfg.Clients, cfg.Warmup, j)
 	}

@@ -23,7 +23,7 @@ type Phase struct {
 // the last one ends, until d has passed: the most the target gives.
 func Closed(ctx context.Context, clients int, d time.Duration, j Journey) *Phase {
 	start := time.Now()
-	ctx, cancel := context.WithCancel(ctx)
+	phase, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := time.AfterFunc(d, cancel)
 	defer stop.Stop()
@@ -32,10 +32,10 @@ func Closed(ctx context.Context, clients int, d time.Duration, j Journey) *Phase
 	for i := range recs {
 		recs[i] = NewRecorder()
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for phase.Err() == nil {
 				// A journey under way when time is up finishes, so that
-				// every report produced is acknowledged.
-				j(context.WithoutCancel(ctx), recs[i])
+				// every report produced is acknowledged; only ctx ends it.
+				j(ctx, recs[i])
 			}
 		})
 	}
@@ -76,7 +76,7 @@ func Open(ctx context.Context, rate float64, clients int, d time.Duration, j Jou
 		select {
 		case rec := <-free:
 			wg.Go(func() {
-				j(context.WithoutCancel(ctx), rec)
+				j(ctx, rec)
 				free <- rec
 			})
 		default:
