@@ -34,6 +34,9 @@ const usage = `usage:
   assist outbox retry [--db DSN] ID...         revive dead-lettered records
   assist agents authorise|revoke|list [flags]  which agents may act for which clients
                                                (production; see assist agents --help)
+  assist bench [--duration 20s] [--clients 32] [--db postgres://...] [--json FILE]
+                                               load benchmark of the service beside
+                                               the machine's limit (see assist bench --help)
   assist version                               module version, VCS revision, rule set version
   assist explain [--lang en|cy] [--rules DIR] FILE|-
                                                print the guidance for one calculation
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case "agents":
 		return runAgents(ctx, args[1:], stdout, stderr, getenv)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(stdout, stderr)
 	case "outbox":

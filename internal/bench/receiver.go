@@ -1,0 +1,84 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// maxKeys bounds the keys a receiver remembers, so that a run far longer
+// than planned cannot take all memory.
+const maxKeys = 10_000_000
+
+// Receiver stands in for the non-repudiation store or the events endpoint:
+// it answers 202 at once and counts the distinct records it was sent, by
+// Idempotency-Key, as a real receiver would drop repeats.
+type Receiver struct {
+	URL  string
+	srv  *http.Server
+	mu   sync.Mutex
+	keys map[string]struct{}
+	last time.Time     // when the last new record came
+	news chan struct{} // a token whenever a new record comes
+}
+
+// NewReceiver starts a receiver on a loopback port.
+func NewReceiver() (*Receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{URL: "http://" + ln.Addr().String(), keys: map[string]struct{}{}, news: make(chan struct{}, 1)}
+	r.srv = &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 10 * time.Second}
+	go r.srv.Serve(ln)
+	return r, nil
+}
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
+	io.Copy(io.Discard, http.MaxBytesReader(w, req.Body, 16<<20))
+	key := req.Header.Get("Idempotency-Key")
+	if key == "" {
+		http.Error(w, "no Idempotency-Key", http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	if _, seen := r.keys[key]; !seen && len(r.keys) < maxKeys {
+		r.keys[key] = struct{}{}
+		r.last = time.Now()
+		select {
+		case r.news <- struct{}{}:
+		default:
+		}
+	}
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// Count returns the distinct records received and when the last one came.
+func (r *Receiver) Count() (int, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.keys), r.last
+}
+
+// AwaitCount waits until the receiver has at least n records or ctx ends,
+// and returns the count and when the last record came.
+func (r *Receiver) AwaitCount(ctx context.Context, n int) (int, time.Time) {
+	for {
+		got, last := r.Count()
+		if got >= n {
+			return got, last
+		}
+		select {
+		case <-ctx.Done():
+			return got, last
+		case <-r.news:
+		}
+	}
+}
+
+// Close stops the receiver.
+func (r *Receiver) Close() error { return r.srv.Close() }
