@@ -1,7 +1,8 @@
 // Package delivery makes one attempt to deliver a JSON record to a
-// downstream service and says whether a failure is worth another. Keeping a
-// record until it is delivered, and spacing the attempts, is the outbox's
-// job; this package only classifies.
+// downstream service, says whether a failure is worth another (Error,
+// Retryable), and holds the one retry policy (Policy) that both the outbox
+// and the upstream client space their attempts by. Keeping a record until
+// it is delivered is the outbox's job.
 package delivery
 
 import (

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -125,18 +124,23 @@ func (c *Config) defaults() error {
 		return errors.New("outbox: rescue-after must exceed the job timeout")
 	}
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = AttemptsWithin(c.MaxAge, c.BackoffBase, c.BackoffCap)
+		c.MaxAttempts = c.policy().AttemptsWithin(c.MaxAge)
 	}
 	return nil
 }
 
+// policy is the delivery policy the back-off settings make.
+func (c *Config) policy() delivery.Policy {
+	return delivery.Policy{Base: c.BackoffBase, Cap: c.BackoffCap}
+}
+
 // Outbox queues and delivers records.
 type Outbox struct {
-	cfg     Config
-	backoff backoff
-	client  *river.Client[*sql.Tx]
-	db      *sql.DB
-	log     *slog.Logger
+	cfg    Config
+	retry  delivery.Policy
+	client *river.Client[*sql.Tx]
+	db     *sql.DB
+	log    *slog.Logger
 }
 
 func driver(db *sql.DB, dialect string) riverdriver.Driver[*sql.Tx] {
@@ -164,13 +168,13 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	o := &Outbox{cfg: cfg, backoff: backoff{base: cfg.BackoffBase, cap: cfg.BackoffCap}, db: db, log: cfg.Logger}
+	o := &Outbox{cfg: cfg, retry: cfg.policy(), db: db, log: cfg.Logger}
 	rc := &river.Config{
 		Schema: cfg.Schema,
 		// River reports routine work at info; an operator needs its warnings.
 		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}).With(slog.String("component", "river")),
 		MaxAttempts:          cfg.MaxAttempts,
-		RetryPolicy:          o.backoff,
+		RetryPolicy:          riverRetry{o.retry},
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    cfg.PollInterval,
@@ -284,58 +288,34 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	return w.o.outcome(ctx, job.JobRow, err)
 }
 
-// outcome turns a delivery result into what River should do next.
+// outcome turns a delivery result into what River should do next, by the
+// delivery policy.
 func (o *Outbox) outcome(ctx context.Context, job *rivertype.JobRow, err error) error {
 	if err == nil {
 		return nil
 	}
 	attrs := []any{slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.Int("attempt", job.Attempt), slog.Any("err", err)}
-	var de *delivery.Error
-	if errors.As(err, &de) && !de.Retryable {
+	wait, retry, asked := o.retry.Next(job.Attempt, err)
+	if !retry {
 		o.log.ErrorContext(ctx, "delivery refused, job parked for an operator", attrs...)
 		return river.JobCancel(err)
 	}
-	// Honour Retry-After when it asks for longer than our back-off would
-	// wait, while the job is within its time.
-	if errors.As(err, &de) && de.RetryAfter > 0 && time.Since(job.CreatedAt) < o.cfg.MaxAge {
-		if wait := min(de.RetryAfter, o.cfg.BackoffCap); wait > o.backoff.max(job.Attempt) {
-			o.log.WarnContext(ctx, "delivery failed, retrying when asked", append(attrs, logging.Duration("retry_after", wait))...)
-			return river.JobSnooze(wait)
-		}
+	// The receiver's Retry-After is obeyed while the job is within its
+	// time; River's own retry (NextRetry) is the back-off.
+	if asked && time.Since(job.CreatedAt) < o.cfg.MaxAge {
+		o.log.WarnContext(ctx, "delivery failed, retrying when asked", append(attrs, logging.Duration("retry_after", wait))...)
+		return river.JobSnooze(wait)
 	}
 	o.log.WarnContext(ctx, "delivery failed, will retry", attrs...)
 	return err
 }
 
-// backoff is exponential back-off with "equal jitter": between half and all
-// of min(cap, base×2^(attempt-1)).
-type backoff struct{ base, cap time.Duration }
-
-func (b backoff) max(attempt int) time.Duration {
-	d := b.base
-	for i := 1; i < attempt && d < b.cap; i++ {
-		d *= 2
-	}
-	return min(d, b.cap)
-}
+// riverRetry is the delivery policy as River's retry policy.
+type riverRetry struct{ delivery.Policy }
 
 // NextRetry implements river.ClientRetryPolicy.
-func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
-	d := b.max(job.Attempt)
-	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-	return time.Now().Add(d)
-}
-
-// AttemptsWithin is how many attempts fit in age with this back-off, taking
-// each wait at its expected length.
-func AttemptsWithin(age, base, cap time.Duration) int {
-	b := backoff{base: base, cap: cap}
-	var total time.Duration
-	n := 1
-	for ; total < age && n < 100000; n++ {
-		total += b.max(n) * 3 / 4
-	}
-	return n
+func (r riverRetry) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(r.Backoff(job.Attempt))
 }
 
 // minLevel drops records below its level.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/events"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/testdb"
@@ -269,27 +270,16 @@ func TestDeliveryOffQueuesNothing(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
+func TestRiverRetry(t *testing.T) {
 	t.Parallel()
-	b := backoff{base: time.Second, cap: time.Minute}
-	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 6: 32 * time.Second, 7: time.Minute, 50: time.Minute} {
-		if got := b.max(attempt); got != want {
-			t.Errorf("max(%d) = %v, want %v", attempt, got, want)
-		}
-	}
+	r := riverRetry{delivery.Policy{Base: time.Second, Cap: time.Minute}}
 	for range 100 {
-		d := time.Until(b.NextRetry(jobAt(3)))
+		d := time.Until(r.NextRetry(&rivertype.JobRow{Attempt: 3}))
 		if d < 1900*time.Millisecond || d > 4100*time.Millisecond {
 			t.Fatalf("NextRetry(attempt 3) in %v, want 2s to 4s", d)
 		}
 	}
-	n := AttemptsWithin(24*time.Hour, time.Second, 10*time.Minute)
-	if n < 190 || n > 210 {
-		t.Errorf("AttemptsWithin(24h) = %d, want about 24h/7.5min", n)
-	}
 }
-
-func jobAt(attempt int) *rivertype.JobRow { return &rivertype.JobRow{Attempt: attempt} }
 
 // TestDeliveredJobsArePurged: delivered jobs, with the personal data in
 // their records, are deleted after the retention period; dead ones stay
