@@ -112,3 +112,15 @@ func RetryAfter(v string, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// NewHTTPClient returns a client for one receiver that keeps up to conns
+// connections to it open between attempts (as many as there are workers
+// sending to it), so that a busy outbox reuses them rather than opening a
+// connection per record and leaving thousands in TIME_WAIT; net/http's
+// default keeps 2. timeout bounds one attempt.
+func NewHTTPClient(conns int, timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = max(conns, t.MaxIdleConns)
+	t.MaxIdleConnsPerHost = max(conns, 2)
+	return &http.Client{Transport: t, Timeout: timeout}
+}

@@ -17,6 +17,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/open-assist/assist/internal/delivery"
@@ -334,6 +335,56 @@ func TestDeliveredJobsArePurged(t *testing.T) {
 			if c, err := o.Counts(ctx); err != nil || c["cancelled"] != 1 {
 				t.Errorf("after the purge: counts %v, %v; want the dead job kept", c, err)
 			}
+		})
+	}
+}
+
+// TestSlowReceiverHoldsBackOnlyItself: NRS hangs with every worker of its
+// queue busy, and events are delivered all the same; jobs still in the
+// queue every delivery went to before the split are delivered too.
+func TestSlowReceiverHoldsBackOnlyItself(t *testing.T) {
+	t.Parallel()
+	for name, open := range testDBs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, schema := open(t)
+			release := make(chan struct{})
+			var hung sync.Once
+			nrsRecv, nrsSrv := newReceiver()
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				<-release
+				nrsSrv.Config.Handler.ServeHTTP(w, r)
+			}))
+			defer slow.Close()
+			defer nrsSrv.Close()
+			defer hung.Do(func() { close(release) })
+			evRecv, evSrv := newReceiver()
+			defer evSrv.Close()
+			o := newOutbox(t, db, name, schema, slow.URL, evSrv.URL, 5) // 4 workers a queue
+			for i := range 6 {
+				enqueue(t, db, o, fmt.Sprintf("report-%d", i), true)
+			}
+			// A job an older version queued.
+			tx, err := db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := EventArgs{Event: events.AcknowledgeReport("old", time.Now(), events.Meta{NINO: "AA123456A"}), IdempotencyKey: "AcknowledgeReport:old"}
+			if _, err := o.client.InsertTx(context.Background(), tx, old, &river.InsertOpts{Queue: legacyQueue}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "events delivered while NRS hangs", func() bool { return len(evRecv.delivered()) == 7 })
+			if n := len(nrsRecv.delivered()); n != 0 {
+				t.Fatalf("%d NRS records delivered while NRS hung", n)
+			}
+			hung.Do(func() { close(release) })
+			waitFor(t, "NRS records delivered once it answers", func() bool { return len(nrsRecv.delivered()) == 6 })
 		})
 	}
 }
