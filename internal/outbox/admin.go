@@ -2,9 +2,11 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -87,10 +89,7 @@ func (o *Outbox) Retry(ctx context.Context, id int64) (Job, error) {
 	}
 	// A fresh allowance of attempts, so a revived job gets the whole
 	// schedule again rather than one more try.
-	q := "UPDATE " + o.table() + " SET max_attempts = attempt + $1 WHERE id = $2"
-	if o.cfg.Dialect == "sqlite" {
-		q = "UPDATE " + o.table() + " SET max_attempts = attempt + ?1 WHERE id = ?2"
-	}
+	q := o.sql("UPDATE " + o.qualify("river_job") + " SET max_attempts = attempt + ?1 WHERE id = ?2")
 	if _, err := o.db.ExecContext(ctx, q, o.cfg.MaxAttempts, id); err != nil {
 		return Job{}, fmt.Errorf("outbox: job %d: %w", id, err)
 	}
@@ -103,7 +102,7 @@ func (o *Outbox) Retry(ctx context.Context, id int64) (Job, error) {
 
 // Counts returns how many jobs are in each state, for metrics.
 func (o *Outbox) Counts(ctx context.Context) (map[string]int, error) {
-	rows, err := o.db.QueryContext(ctx, "SELECT state, count(*) FROM "+o.table()+" GROUP BY state")
+	rows, err := o.db.QueryContext(ctx, "SELECT state, count(*) FROM "+o.qualify("river_job")+" GROUP BY state")
 	if err != nil {
 		return nil, fmt.Errorf("outbox: count: %w", err)
 	}
@@ -120,10 +119,26 @@ func (o *Outbox) Counts(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// table is River's job table, schema-qualified when a schema is set.
-func (o *Outbox) table() string {
-	if o.cfg.Schema != "" {
-		return o.cfg.Schema + ".river_job"
+// qualify names a table in the outbox's schema, when one is set.
+func (o *Outbox) qualify(table string) string { return qualify(o.cfg.Schema, table) }
+
+func qualify(schema, table string) string {
+	if schema != "" {
+		return schema + "." + table
 	}
-	return "river_job"
+	return table
+}
+
+// sql turns a query written with SQLite's numbered parameters (?1, ?2...)
+// into the dialect's ($1, $2... on PostgreSQL).
+func (o *Outbox) sql(q string) string {
+	if o.cfg.Dialect == "sqlite" {
+		return q
+	}
+	return strings.ReplaceAll(q, "?", "$")
+}
+
+// execer is what a schema change needs of a database.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

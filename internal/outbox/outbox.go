@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -112,6 +113,10 @@ type Config struct {
 	// job may look running before it is given to another worker (its
 	// process is presumed dead); it must exceed JobTimeout (default 5m).
 	JobTimeout, RescueAfter time.Duration
+	// Heartbeat is how often a delivering process records that it is alive
+	// (default 5s); a job held by one silent for three heartbeats is given
+	// to another at once, without waiting for RescueAfter.
+	Heartbeat time.Duration
 	// PollInterval is how often idle workers look for due jobs (default 1s).
 	PollInterval time.Duration
 	// Retention is how long a delivered job, with its record (headers,
@@ -139,6 +144,7 @@ func (c *Config) defaults() error {
 	set(&c.JobTimeout, time.Minute)
 	set(&c.RescueAfter, 5*time.Minute)
 	set(&c.PollInterval, time.Second)
+	set(&c.Heartbeat, 5*time.Second)
 	set(&c.Retention, 24*time.Hour)
 	if c.BackoffCap < c.BackoffBase {
 		return errors.New("outbox: back-off cap is below its base")
@@ -162,8 +168,13 @@ type Outbox struct {
 	cfg    Config
 	retry  delivery.Policy
 	client *river.Client[*sql.Tx]
+	driver riverdriver.Driver[*sql.Tx]
 	db     *sql.DB
 	log    *slog.Logger
+	// stopBeat ends the heartbeat, and beatDone closes when it has.
+	stopBeat context.CancelFunc
+	beatDone chan struct{}
+	sweeps   atomic.Int64 // heartbeats done, for tests to wait on
 }
 
 func driver(db *sql.DB, dialect string) riverdriver.Driver[*sql.Tx] {
@@ -183,7 +194,7 @@ func Migrate(ctx context.Context, db *sql.DB, dialect, schema string) error {
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("outbox: migrate: %w", err)
 	}
-	return nil
+	return migrateHeartbeat(ctx, db, schema)
 }
 
 // New builds an Outbox over db, whose River tables Migrate has made.
@@ -191,8 +202,9 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	o := &Outbox{cfg: cfg, retry: cfg.policy(), db: db, log: cfg.Logger}
+	o := &Outbox{cfg: cfg, retry: cfg.policy(), driver: driver(db, cfg.Dialect), db: db, log: cfg.Logger}
 	rc := &river.Config{
+		ID:     clientID(),
 		Schema: cfg.Schema,
 		// River reports routine work at info; an operator needs its warnings.
 		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}).With(slog.String("component", "river")),
@@ -224,7 +236,7 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 			rc.Queues[queueEvents] = river.QueueConfig{MaxWorkers: cfg.Workers}
 		}
 	}
-	c, err := river.NewClient(driver(db, cfg.Dialect), rc)
+	c, err := river.NewClient(o.driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -232,28 +244,44 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 	return o, nil
 }
 
-// Start runs the workers until Stop or ctx ends. Without workers it does
+// Start runs the workers until Stop or ctx ends, first making due again
+// the jobs that a dead process left mid-attempt. Without workers it does
 // nothing.
 func (o *Outbox) Start(ctx context.Context) error {
 	if o.cfg.Workers == 0 {
 		return nil
 	}
+	if err := o.beat(ctx); err != nil {
+		return err
+	}
+	if err := o.rescue(ctx, o.cfg.Dialect == "sqlite"); err != nil {
+		return err
+	}
 	if err := o.client.Start(ctx); err != nil {
 		return fmt.Errorf("outbox: start: %w", err)
 	}
+	beatCtx, stop := context.WithCancel(ctx)
+	o.stopBeat, o.beatDone = stop, make(chan struct{})
+	go func() { defer close(o.beatDone); o.heartbeat(beatCtx) }()
 	return nil
 }
 
 // Stop lets running attempts finish (until ctx ends) and stops the workers.
 // An attempt cut short is retried later: nothing is lost.
 func (o *Outbox) Stop(ctx context.Context) error {
-	if o.cfg.Workers == 0 {
+	if o.cfg.Workers == 0 || o.stopBeat == nil {
 		return nil
 	}
-	if err := o.client.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+	err := o.client.Stop(ctx)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("outbox: stop: %w", err)
 	}
-	return nil
+	o.stopBeat()
+	<-o.beatDone
+	// Forgotten even when ctx has ended: it is one quick write.
+	forgetCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	return o.forget(forgetCtx)
 }
 
 // NRSEnabled and EventsEnabled say which deliveries are on.
