@@ -202,7 +202,6 @@ var serveOnly = map[string]bool{
 	"token-issuer": true, "token-audience": true, "jwks": true, "token-ttl": true,
 	"supporting-agents": true, "api-status": true, "shutdown-timeout": true,
 	"rate-limit": true, "rate-burst": true, "max-in-flight": true, "max-calculation-bytes": true,
-	"admin-addr": true,
 
 	"agent-relationships-url": true, "agent-relationships-timeout": true,
 }

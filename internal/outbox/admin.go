@@ -142,3 +142,77 @@ func (o *Outbox) sql(q string) string {
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
+
+// Destinations of records, as metrics name them.
+const (
+	DestinationNRS    = "nrs"
+	DestinationEvents = "events"
+)
+
+// destination names where a job of kind goes.
+func destination(kind string) string {
+	if kind == (NRSArgs{}).Kind() {
+		return DestinationNRS
+	}
+	return DestinationEvents
+}
+
+// Backlog is the state of one destination's deliveries.
+type Backlog struct {
+	// Depth is how many records wait: available, scheduled, retryable or
+	// being attempted.
+	Depth int
+	// Dead is how many are dead-lettered.
+	Dead int
+	// OldestAge is how long the oldest waiting record has waited; 0 when
+	// none waits.
+	OldestAge time.Duration
+}
+
+// Backlogs returns each destination's backlog. Its queries read only
+// waiting and dead jobs, through River's index on state, never the
+// delivered ones kept for Retention, so a scrape costs what the backlog
+// holds, not what was delivered.
+func (o *Outbox) Backlogs(ctx context.Context) (map[string]Backlog, error) {
+	out := map[string]Backlog{DestinationNRS: {}, DestinationEvents: {}}
+	rows, err := o.db.QueryContext(ctx, "SELECT kind, state, count(*) FROM "+o.qualify("river_job")+
+		" WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'discarded', 'cancelled') GROUP BY kind, state")
+	if err != nil {
+		return nil, fmt.Errorf("outbox: backlog: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, state string
+		var n int
+		if err := rows.Scan(&kind, &state, &n); err != nil {
+			return nil, fmt.Errorf("outbox: backlog: %w", err)
+		}
+		b := out[destination(kind)]
+		if state == string(rivertype.JobStateDiscarded) || state == string(rivertype.JobStateCancelled) {
+			b.Dead += n
+		} else {
+			b.Depth += n
+		}
+		out[destination(kind)] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: backlog: %w", err)
+	}
+	for _, kind := range []string{(NRSArgs{}).Kind(), (EventArgs{}).Kind()} {
+		b := out[destination(kind)]
+		if b.Depth == 0 {
+			continue
+		}
+		res, err := o.client.JobList(ctx, river.NewJobListParams().Kinds(kind).
+			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStateRunning).
+			OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(1))
+		if err != nil {
+			return nil, fmt.Errorf("outbox: backlog: %w", err)
+		}
+		if len(res.Jobs) > 0 {
+			b.OldestAge = max(0, time.Since(res.Jobs[0].CreatedAt))
+		}
+		out[destination(kind)] = b
+	}
+	return out, nil
+}

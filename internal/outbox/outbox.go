@@ -175,7 +175,26 @@ type Outbox struct {
 	stopBeat context.CancelFunc
 	beatDone chan struct{}
 	sweeps   atomic.Int64 // heartbeats done, for tests to wait on
+	recorder Recorder
 }
+
+// Recorder learns the outcome of every delivery attempt: destination
+// (DestinationNRS, DestinationEvents), outcome (OutcomeDelivered,
+// OutcomeRetry, OutcomeRefused) and how long the attempt took.
+type Recorder interface {
+	Delivery(destination, outcome string, d time.Duration)
+}
+
+// Outcomes of a delivery attempt.
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeRetry     = "retry"   // failed, to be tried again
+	OutcomeRefused   = "refused" // the receiver will never take it: dead-lettered
+)
+
+// SetRecorder makes r learn the outcome of every attempt. Call it before
+// Start.
+func (o *Outbox) SetRecorder(r Recorder) { o.recorder = r }
 
 func driver(db *sql.DB, dialect string) riverdriver.Driver[*sql.Tx] {
 	if dialect == "sqlite" {
@@ -324,7 +343,9 @@ func (w *nrsWorker) Work(ctx context.Context, job *river.Job[NRSArgs]) error {
 		// Queued while delivery was on: keep it until it is on again.
 		return errors.New("nrs delivery is off (no --nrs-url)")
 	}
+	start := time.Now()
 	id, err := w.o.cfg.NRS.Submit(ctx, job.Args.Submission, job.Args.IdempotencyKey)
+	w.o.record(DestinationNRS, start, err)
 	if err == nil {
 		w.o.log.InfoContext(ctx, "nrs record delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Submission.Metadata.SearchKeys.ReportID), slog.String("nr_submission_id", id))
 	}
@@ -340,11 +361,28 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	if w.o.cfg.Events == nil {
 		return errors.New("event delivery is off (no --events-url)")
 	}
+	start := time.Now()
 	err := w.o.cfg.Events.Send(ctx, job.Args.Event, job.Args.IdempotencyKey, job.Args.CorrelationID)
+	w.o.record(DestinationEvents, start, err)
 	if err == nil {
 		w.o.log.InfoContext(ctx, "event delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Event.FeedbackID), slog.String("event", job.Args.Event.EventName))
 	}
 	return w.o.outcome(ctx, job.JobRow, err)
+}
+
+// record tells the recorder how an attempt begun at start went.
+func (o *Outbox) record(destination string, start time.Time, err error) {
+	if o.recorder == nil {
+		return
+	}
+	outcome := OutcomeDelivered
+	if err != nil {
+		outcome = OutcomeRetry
+		if !delivery.Retryable(err) {
+			outcome = OutcomeRefused
+		}
+	}
+	o.recorder.Delivery(destination, outcome, time.Since(start))
 }
 
 // outcome turns a delivery result into what River should do next, by the
