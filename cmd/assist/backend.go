@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/open-assist/assist/internal/config"
+	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/events"
 	"github.com/open-assist/assist/internal/logging"
 	"github.com/open-assist/assist/internal/nrs"
@@ -65,16 +65,16 @@ func newOutbox(db *store.DB, cfg *config.Config, workers int, log *slog.Logger) 
 		Retention:    cfg.DeliveryRetention,
 		Logger:       log,
 	}
-	// One attempt may not outlast the job's own timeout.
-	hc := &http.Client{Timeout: cfg.DeliveryTimeout}
+	// Each receiver has its own connections, one kept open per worker
+	// sending to it; one attempt may not outlast the job's own timeout.
 	var err error
 	if cfg.NRSURL != "" {
-		if ocfg.NRS, err = nrs.NewClient(cfg.NRSURL, cfg.NRSAPIKey, hc); err != nil {
+		if ocfg.NRS, err = nrs.NewClient(cfg.NRSURL, cfg.NRSAPIKey, delivery.NewHTTPClient(workers, cfg.DeliveryTimeout)); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.EventsURL != "" {
-		if ocfg.Events, err = events.NewClient(cfg.EventsURL, hc); err != nil {
+		if ocfg.Events, err = events.NewClient(cfg.EventsURL, delivery.NewHTTPClient(workers, cfg.DeliveryTimeout)); err != nil {
 			return nil, err
 		}
 	}

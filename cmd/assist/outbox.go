@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/config"
+	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/outbox"
 )
 
@@ -35,6 +36,15 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return err
 	}
 	defer db.Close()
+	// /metrics on --admin-addr: the outbox's, as serve has them.
+	reg := metrics.NewRegistry()
+	if err := metrics.RegisterOutbox(reg, out, log); err != nil {
+		return err
+	}
+	admin, err := startAdmin(ctx, cfg.AdminAddr, metrics.Handler(reg), log)
+	if err != nil {
+		return err
+	}
 	if err := out.Start(ctx); err != nil {
 		return err
 	}
@@ -42,7 +52,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		slog.Bool("nrs", out.NRSEnabled()), slog.Bool("events", out.EventsEnabled()))
 	<-ctx.Done()
 	stopOutbox(out, log)
-	return nil
+	return admin()
 }
 
 const outboxUsage = `usage:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/outbox"
 )
 
 // Modes of the service.
@@ -96,8 +97,9 @@ type Config struct {
 	// NRSAPIKey in X-API-Key; EventsURL where interaction events are
 	// posted. Either empty switches that delivery off: nothing is queued.
 	NRSURL, NRSAPIKey, EventsURL string
-	// Workers is how many deliveries this process makes at once; 0 queues
-	// records for other processes (assist worker) to deliver.
+	// Workers is how many deliveries this process makes at once to each
+	// receiver; 0 queues records for other processes (assist worker) to
+	// deliver.
 	Workers int
 	// Delivery tunes the outbox; zero values take its defaults.
 	DeliveryMaxAttempts                  int
@@ -203,7 +205,6 @@ var serveOnly = map[string]bool{
 	"token-issuer": true, "token-audience": true, "jwks": true, "token-ttl": true,
 	"supporting-agents": true, "api-status": true, "shutdown-timeout": true,
 	"rate-limit": true, "rate-burst": true, "max-in-flight": true, "max-calculation-bytes": true,
-	"admin-addr": true,
 
 	"agent-relationships-url": true, "agent-relationships-timeout": true,
 }
@@ -273,7 +274,7 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 	fs.StringVar(&c.NRSURL, "nrs-url", def("nrs-url", ""), "URL non-repudiation submissions are posted to; off: none (required in production) (ASSIST_NRS_URL)")
 	fs.StringVar(&c.NRSAPIKey, "nrs-api-key", def("nrs-api-key", ""), "X-API-Key for the NRS (ASSIST_NRS_API_KEY)")
 	fs.StringVar(&c.EventsURL, "events-url", def("events-url", ""), "URL interaction events are posted to; empty: off (ASSIST_EVENTS_URL)")
-	intVar(&c.Workers, "workers", 4, "deliveries this process makes at once; 0: queue only (ASSIST_WORKERS)")
+	intVar(&c.Workers, "workers", outbox.DefaultWorkers, "deliveries this process makes at once to each receiver (NRS, events); 0: queue only (ASSIST_WORKERS)")
 	intVar(&c.DeliveryMaxAttempts, "delivery-max-attempts", 0, "attempts before a record is dead-lettered; 0: as many as fit in --delivery-max-age (ASSIST_DELIVERY_MAX_ATTEMPTS)")
 	durationVar(&c.DeliveryMaxAge, "delivery-max-age", 24*time.Hour, "how long a record is tried for when --delivery-max-attempts is 0 (ASSIST_DELIVERY_MAX_AGE)")
 	durationVar(&c.DeliveryBackoff, "delivery-backoff", time.Second, "first wait between attempts, doubled each time (ASSIST_DELIVERY_BACKOFF)")

@@ -103,7 +103,7 @@ func TestLoadForHelp(t *testing.T) {
 	if _, err := LoadFor("worker", []string{"--workers", "2", "--help"}, env(nil), &out, &errOut); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("LoadFor(worker --help) = %v, want flag.ErrHelp", err)
 	}
-	if errOut.Len() != 0 || !strings.Contains(out.String(), "-workers int") || !strings.Contains(out.String(), "(default 4)") || strings.Contains(out.String(), "-addr") {
+	if errOut.Len() != 0 || !strings.Contains(out.String(), "-workers int") || !strings.Contains(out.String(), "(default 32)") || strings.Contains(out.String(), "  -addr ") || !strings.Contains(out.String(), "-admin-addr") {
 		t.Errorf("worker help: stdout %q, stderr %q", out.String(), errOut.String())
 	}
 	// Worker still accepts serve's flags, so one command line starts both.

@@ -1,7 +1,8 @@
 // Package delivery makes one attempt to deliver a JSON record to a
-// downstream service and says whether a failure is worth another. Keeping a
-// record until it is delivered, and spacing the attempts, is the outbox's
-// job; this package only classifies.
+// downstream service, says whether a failure is worth another (Error,
+// Retryable), and holds the one retry policy (Policy) that both the outbox
+// and the upstream client space their attempts by. Keeping a record until
+// it is delivered is the outbox's job.
 package delivery
 
 import (
@@ -110,4 +111,16 @@ func RetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// NewHTTPClient returns a client for one receiver that keeps up to conns
+// connections to it open between attempts (as many as there are workers
+// sending to it), so that a busy outbox reuses them rather than opening a
+// connection per record and leaving thousands in TIME_WAIT; net/http's
+// default keeps 2. timeout bounds one attempt.
+func NewHTTPClient(conns int, timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = max(conns, t.MaxIdleConns)
+	t.MaxIdleConnsPerHost = max(conns, 2)
+	return &http.Client{Transport: t, Timeout: timeout}
 }

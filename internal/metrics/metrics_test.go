@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/open-assist/assist/internal/outbox"
 )
 
 type fixedCounts struct {
@@ -17,10 +19,14 @@ type fixedCounts struct {
 }
 
 func (f fixedCounts) Counts(context.Context) (map[string]int, error) { return f.m, f.err }
+func (f fixedCounts) Backlogs(context.Context) (map[string]outbox.Backlog, error) {
+	return map[string]outbox.Backlog{}, f.err
+}
+func (fixedCounts) SetRecorder(outbox.Recorder) {}
 
 // outboxHandler serves a fresh registry with the outbox's metrics read
 // from counter.
-func outboxHandler(tb testing.TB, counter Counter) http.Handler {
+func outboxHandler(tb testing.TB, counter Outbox) http.Handler {
 	tb.Helper()
 	reg := NewRegistry()
 	if err := RegisterOutbox(reg, counter, slog.New(slog.DiscardHandler)); err != nil {

@@ -2,9 +2,11 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -87,10 +89,7 @@ func (o *Outbox) Retry(ctx context.Context, id int64) (Job, error) {
 	}
 	// A fresh allowance of attempts, so a revived job gets the whole
 	// schedule again rather than one more try.
-	q := "UPDATE " + o.table() + " SET max_attempts = attempt + $1 WHERE id = $2"
-	if o.cfg.Dialect == "sqlite" {
-		q = "UPDATE " + o.table() + " SET max_attempts = attempt + ?1 WHERE id = ?2"
-	}
+	q := o.sql("UPDATE " + o.qualify("river_job") + " SET max_attempts = attempt + ?1 WHERE id = ?2")
 	if _, err := o.db.ExecContext(ctx, q, o.cfg.MaxAttempts, id); err != nil {
 		return Job{}, fmt.Errorf("outbox: job %d: %w", id, err)
 	}
@@ -103,7 +102,7 @@ func (o *Outbox) Retry(ctx context.Context, id int64) (Job, error) {
 
 // Counts returns how many jobs are in each state, for metrics.
 func (o *Outbox) Counts(ctx context.Context) (map[string]int, error) {
-	rows, err := o.db.QueryContext(ctx, "SELECT state, count(*) FROM "+o.table()+" GROUP BY state")
+	rows, err := o.db.QueryContext(ctx, "SELECT state, count(*) FROM "+o.qualify("river_job")+" GROUP BY state")
 	if err != nil {
 		return nil, fmt.Errorf("outbox: count: %w", err)
 	}
@@ -120,10 +119,100 @@ func (o *Outbox) Counts(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// table is River's job table, schema-qualified when a schema is set.
-func (o *Outbox) table() string {
-	if o.cfg.Schema != "" {
-		return o.cfg.Schema + ".river_job"
+// qualify names a table in the outbox's schema, when one is set.
+func (o *Outbox) qualify(table string) string { return qualify(o.cfg.Schema, table) }
+
+func qualify(schema, table string) string {
+	if schema != "" {
+		return schema + "." + table
 	}
-	return "river_job"
+	return table
+}
+
+// sql turns a query written with SQLite's numbered parameters (?1, ?2...)
+// into the dialect's ($1, $2... on PostgreSQL).
+func (o *Outbox) sql(q string) string {
+	if o.cfg.Dialect == "sqlite" {
+		return q
+	}
+	return strings.ReplaceAll(q, "?", "$")
+}
+
+// execer is what a schema change needs of a database.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Destinations of records, as metrics name them.
+const (
+	DestinationNRS    = "nrs"
+	DestinationEvents = "events"
+)
+
+// destination names where a job of kind goes.
+func destination(kind string) string {
+	if kind == (NRSArgs{}).Kind() {
+		return DestinationNRS
+	}
+	return DestinationEvents
+}
+
+// Backlog is the state of one destination's deliveries.
+type Backlog struct {
+	// Depth is how many records wait: available, scheduled, retryable or
+	// being attempted.
+	Depth int
+	// Dead is how many are dead-lettered.
+	Dead int
+	// OldestAge is how long the oldest waiting record has waited; 0 when
+	// none waits.
+	OldestAge time.Duration
+}
+
+// Backlogs returns each destination's backlog. Its queries read only
+// waiting and dead jobs, through River's index on state, never the
+// delivered ones kept for Retention, so a scrape costs what the backlog
+// holds, not what was delivered.
+func (o *Outbox) Backlogs(ctx context.Context) (map[string]Backlog, error) {
+	out := map[string]Backlog{DestinationNRS: {}, DestinationEvents: {}}
+	rows, err := o.db.QueryContext(ctx, "SELECT kind, state, count(*) FROM "+o.qualify("river_job")+
+		" WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'discarded', 'cancelled') GROUP BY kind, state")
+	if err != nil {
+		return nil, fmt.Errorf("outbox: backlog: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, state string
+		var n int
+		if err := rows.Scan(&kind, &state, &n); err != nil {
+			return nil, fmt.Errorf("outbox: backlog: %w", err)
+		}
+		b := out[destination(kind)]
+		if state == string(rivertype.JobStateDiscarded) || state == string(rivertype.JobStateCancelled) {
+			b.Dead += n
+		} else {
+			b.Depth += n
+		}
+		out[destination(kind)] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: backlog: %w", err)
+	}
+	for _, kind := range []string{(NRSArgs{}).Kind(), (EventArgs{}).Kind()} {
+		b := out[destination(kind)]
+		if b.Depth == 0 {
+			continue
+		}
+		res, err := o.client.JobList(ctx, river.NewJobListParams().Kinds(kind).
+			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStateRunning).
+			OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(1))
+		if err != nil {
+			return nil, fmt.Errorf("outbox: backlog: %w", err)
+		}
+		if len(res.Jobs) > 0 {
+			b.OldestAge = max(0, time.Since(res.Jobs[0].CreatedAt))
+		}
+		out[destination(kind)] = b
+	}
+	return out, nil
 }

@@ -17,8 +17,10 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/events"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/nrs"
@@ -270,27 +272,16 @@ func TestDeliveryOffQueuesNothing(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
+func TestRiverRetry(t *testing.T) {
 	t.Parallel()
-	b := backoff{base: time.Second, cap: time.Minute}
-	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 6: 32 * time.Second, 7: time.Minute, 50: time.Minute} {
-		if got := b.max(attempt); got != want {
-			t.Errorf("max(%d) = %v, want %v", attempt, got, want)
-		}
-	}
+	r := riverRetry{delivery.Policy{Base: time.Second, Cap: time.Minute}}
 	for range 100 {
-		d := time.Until(b.NextRetry(jobAt(3)))
+		d := time.Until(r.NextRetry(&rivertype.JobRow{Attempt: 3}))
 		if d < 1900*time.Millisecond || d > 4100*time.Millisecond {
 			t.Fatalf("NextRetry(attempt 3) in %v, want 2s to 4s", d)
 		}
 	}
-	n := AttemptsWithin(24*time.Hour, time.Second, 10*time.Minute)
-	if n < 190 || n > 210 {
-		t.Errorf("AttemptsWithin(24h) = %d, want about 24h/7.5min", n)
-	}
 }
-
-func jobAt(attempt int) *rivertype.JobRow { return &rivertype.JobRow{Attempt: attempt} }
 
 // TestDeliveredJobsArePurged: delivered jobs, with the personal data in
 // their records, are deleted after the retention period; dead ones stay
@@ -345,6 +336,56 @@ func TestDeliveredJobsArePurged(t *testing.T) {
 			if c, err := o.Counts(ctx); err != nil || c["cancelled"] != 1 {
 				t.Errorf("after the purge: counts %v, %v; want the dead job kept", c, err)
 			}
+		})
+	}
+}
+
+// TestSlowReceiverHoldsBackOnlyItself: NRS hangs with every worker of its
+// queue busy, and events are delivered all the same; jobs still in the
+// queue every delivery went to before the split are delivered too.
+func TestSlowReceiverHoldsBackOnlyItself(t *testing.T) {
+	t.Parallel()
+	for name, open := range testDBs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db, schema := open(t)
+			release := make(chan struct{})
+			var hung sync.Once
+			nrsRecv, nrsSrv := newReceiver()
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				<-release
+				nrsSrv.Config.Handler.ServeHTTP(w, r)
+			}))
+			defer slow.Close()
+			defer nrsSrv.Close()
+			defer hung.Do(func() { close(release) })
+			evRecv, evSrv := newReceiver()
+			defer evSrv.Close()
+			o := newOutbox(t, db, name, schema, slow.URL, evSrv.URL, 5) // 4 workers a queue
+			for i := range 6 {
+				enqueue(t, db, o, fmt.Sprintf("report-%d", i), true)
+			}
+			// A job an older version queued.
+			tx, err := db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := EventArgs{Event: events.AcknowledgeReport("old", time.Now(), events.Meta{NINO: "AA123456A"}), IdempotencyKey: "AcknowledgeReport:old"}
+			if _, err := o.client.InsertTx(context.Background(), tx, old, &river.InsertOpts{Queue: legacyQueue}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "events delivered while NRS hangs", func() bool { return len(evRecv.delivered()) == 7 })
+			if n := len(nrsRecv.delivered()); n != 0 {
+				t.Fatalf("%d NRS records delivered while NRS hung", n)
+			}
+			hung.Do(func() { close(release) })
+			waitFor(t, "NRS records delivered once it answers", func() bool { return len(nrsRecv.delivered()) == 6 })
 		})
 	}
 }

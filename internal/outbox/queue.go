@@ -20,14 +20,14 @@ type Record struct {
 // NRS is the record of a non-repudiation submission.
 func NRS(s nrs.Submission) Record {
 	key := s.Metadata.NotableEvent + ":" + s.Metadata.SearchKeys.ReportID
-	return Record{river.InsertManyParams{Args: NRSArgs{Submission: s, IdempotencyKey: key}, InsertOpts: &river.InsertOpts{Queue: queue}}}
+	return Record{river.InsertManyParams{Args: NRSArgs{Submission: s, IdempotencyKey: key}, InsertOpts: &river.InsertOpts{Queue: queueNRS}}}
 }
 
 // Event is the record of an interaction event; correlationID is
 // the X-CorrelationId of the request that caused it.
 func Event(e events.Event, correlationID string) Record {
 	key := e.EventName + ":" + e.FeedbackID
-	return Record{river.InsertManyParams{Args: EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID}, InsertOpts: &river.InsertOpts{Queue: queue}}}
+	return Record{river.InsertManyParams{Args: EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID}, InsertOpts: &river.InsertOpts{Queue: queueEvents}}}
 }
 
 // Queue inserts records in a caller's transaction, so that a record commits
@@ -49,6 +49,14 @@ func NewQueue(db *sql.DB, dialect, schema string) (*Queue, error) {
 // InsertTx queues records in tx, in one statement per kind where the database
 // allows.
 func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, records []Record) error {
+	return insertTx(ctx, q.client, tx, records...)
+}
+
+func (o *Outbox) insertTx(ctx context.Context, tx *sql.Tx, records ...Record) error {
+	return insertTx(ctx, o.client, tx, records...)
+}
+
+func insertTx(ctx context.Context, client *river.Client[*sql.Tx], tx *sql.Tx, records ...Record) error {
 	if len(records) == 0 {
 		return nil
 	}
@@ -56,7 +64,7 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, records []Record) erro
 	for i, j := range records {
 		params[i] = j.params
 	}
-	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
+	if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("outbox: queue %d records: %w", len(records), err)
 	}
 	return nil

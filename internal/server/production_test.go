@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/upstream"
 )
@@ -48,7 +49,7 @@ func TestProductionUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Backoff = func(int) time.Duration { return time.Millisecond }
+	src.Retry = delivery.Policy{Base: time.Millisecond, Cap: time.Millisecond}
 	h := newHarness(t, harnessOptions{production: true, source: src})
 	tok, _, _ := h.issuer.Issue(&auth.Principal{AffinityGroup: identity.Individual, NINO: "TC663795B", MTDITID: "XAIT00000000001",
 		ConfidenceLevel: 250, Enrolments: []string{auth.EnrolmentMTDIT}, Scopes: []string{"read:self-assessment-assist"}})

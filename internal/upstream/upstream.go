@@ -2,10 +2,11 @@
 // API ("retrieve a self assessment tax calculation"), the source of
 // calculations in production mode.
 //
-// Each attempt has its own timeout. A 5xx answer or a transport error is
-// retried a bounded number of times with exponential backoff and jitter,
-// honouring Retry-After; a 404 is ErrCalculationNotFound at once; any other
-// answer fails without retrying. The caller's bearer token, when the context
+// Each attempt has its own timeout. A 5xx, 408 or 429 answer, a timeout or
+// a transport error is retried a bounded number of times by the shared
+// delivery.Policy (exponential backoff and jitter, Retry-After honoured up
+// to 30s); a 404 is ErrCalculationNotFound at once; any other answer fails
+// without retrying. The caller's bearer token, when the context
 // carries one, is passed on.
 package upstream
 
@@ -15,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"time"
@@ -28,9 +28,6 @@ import (
 // DefaultAccept is the version of the Individual Calculations API asked for.
 const DefaultAccept = "application/vnd.hmrc.8.0+json"
 
-// errRetryable marks an attempt worth repeating.
-var errRetryable = errors.New("upstream: retryable")
-
 // Client reads calculations from the Individual Calculations API.
 type Client struct {
 	base    *url.URL
@@ -40,8 +37,8 @@ type Client struct {
 	log     *slog.Logger
 	// Accept is the Accept header sent upstream.
 	Accept string
-	// Backoff returns the wait before retry n (1, 2, ...).
-	Backoff func(n int) time.Duration
+	// Retry spaces the retries (default DefaultRetry).
+	Retry delivery.Policy
 	// MaxBytes is the largest calculation read (default
 	// report.DefaultMaxCalculationBytes); a larger one is
 	// report.ErrCalculationTooLarge, and no more of it is read.
@@ -66,51 +63,41 @@ func New(baseURL string, timeout time.Duration, retries int, log *slog.Logger) (
 		retries:  retries,
 		log:      log,
 		Accept:   DefaultAccept,
-		Backoff:  DefaultBackoff,
+		Retry:    DefaultRetry,
 		MaxBytes: report.DefaultMaxCalculationBytes,
 	}, nil
 }
 
-// DefaultBackoff waits 200ms, 400ms, 800ms, ... (capped at 5s), each with up
-// to 50% jitter.
-func DefaultBackoff(n int) time.Duration {
-	d := 200 * time.Millisecond << min(n-1, 5)
-	d = min(d, 5*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
+// DefaultRetry waits 200ms, 400ms, 800ms, ... (capped at 5s), each with up
+// to half taken off at random, or what Retry-After asks, up to 30s: a
+// request is waiting.
+var DefaultRetry = delivery.Policy{Base: 200 * time.Millisecond, Cap: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
 
 // Calculation fetches one calculation's JSON.
 func (c *Client) Calculation(ctx context.Context, nino, taxYear, calculationID string) ([]byte, error) {
 	u := c.base.JoinPath("individuals", "calculations", nino, "self-assessment", taxYear, calculationID)
-	var lastErr error
-	for attempt := 0; attempt <= c.retries; attempt++ {
-		if attempt > 0 {
-			wait := c.Backoff(attempt)
-			var ra *retryAfter
-			if errors.As(lastErr, &ra) {
-				wait = max(wait, ra.d)
-			}
-			c.log.WarnContext(ctx, "retrying upstream", slog.Int("attempt", attempt), slog.Any("err", lastErr))
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("upstream: %w (last error: %v)", ctx.Err(), lastErr)
-			case <-t.C:
-			}
-		}
+	for attempt := 1; ; attempt++ {
 		body, err := c.attempt(ctx, u.String())
-		if err == nil || !errors.Is(err, errRetryable) {
-			return body, err
+		if err == nil {
+			return body, nil
 		}
-		lastErr = err
+		wait, retry, _ := c.Retry.Next(attempt, err)
+		if !retry {
+			return nil, err
+		}
+		if attempt > c.retries {
+			return nil, fmt.Errorf("upstream: giving up after %d attempts: %w", attempt, err)
+		}
+		c.log.WarnContext(ctx, "retrying upstream", slog.Int("attempt", attempt), slog.Any("err", err))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("upstream: %w (last error: %v)", ctx.Err(), err)
+		case <-t.C:
+		}
 	}
-	return nil, fmt.Errorf("upstream: giving up after %d attempts: %w", c.retries+1, lastErr)
 }
-
-type retryAfter struct{ d time.Duration }
-
-func (r *retryAfter) Error() string { return "retry after " + r.d.String() }
 
 func (c *Client) attempt(ctx context.Context, u string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -125,18 +112,17 @@ func (c *Client) attempt(ctx context.Context, u string) ([]byte, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if parent := context.Cause(ctx); parent != nil && !errors.Is(parent, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("upstream: %w", err)
-		}
-		// A transport error or this attempt's timeout.
-		return nil, fmt.Errorf("upstream: %w: %v", errRetryable, err)
+		// A transport error or this attempt's timeout is worth another
+		// attempt; the caller going away is not.
+		cause := context.Cause(ctx)
+		return nil, fmt.Errorf("upstream: %w", &delivery.Error{Retryable: cause == nil || errors.Is(cause, context.DeadlineExceeded), Err: err})
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.MaxBytes)+1))
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		if err != nil {
-			return nil, fmt.Errorf("upstream: %w: read body: %v", errRetryable, err)
+			return nil, fmt.Errorf("upstream: read body: %w", &delivery.Error{Status: resp.StatusCode, Retryable: true, Err: err})
 		}
 		if len(body) > c.MaxBytes {
 			return nil, fmt.Errorf("upstream: calculation larger than %d bytes: %w", c.MaxBytes, report.ErrCalculationTooLarge)
@@ -144,13 +130,12 @@ func (c *Client) attempt(ctx context.Context, u string) ([]byte, error) {
 		return body, nil
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, fmt.Errorf("upstream: %w", report.ErrCalculationNotFound)
-	case resp.StatusCode >= 500:
-		err := fmt.Errorf("upstream: %w: status %d", errRetryable, resp.StatusCode)
-		if d := delivery.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); d > 0 && d <= 30*time.Second {
-			return nil, errors.Join(err, &retryAfter{d})
-		}
-		return nil, err
 	default:
-		return nil, fmt.Errorf("upstream: unexpected status %d", resp.StatusCode)
+		return nil, fmt.Errorf("upstream: %w", &delivery.Error{
+			Status:     resp.StatusCode,
+			Retryable:  delivery.RetryableStatus(resp.StatusCode),
+			RetryAfter: delivery.RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			Err:        errors.New("unexpected status"),
+		})
 	}
 }

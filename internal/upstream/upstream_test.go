@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/report"
 )
 
@@ -57,9 +58,12 @@ func newClient(t *testing.T, url string, retries int) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Backoff = func(int) time.Duration { return time.Millisecond }
+	c.Retry = delivery.Policy{Base: time.Millisecond, Cap: time.Millisecond}
 	return c
 }
+
+// errRetryable in a test case wants the last failure, retryable.
+var errRetryable = errors.New("retryable")
 
 func TestCalculation(t *testing.T) {
 	t.Parallel()
@@ -75,6 +79,7 @@ func TestCalculation(t *testing.T) {
 		{"retried_5xx", []int{503, 500, 200}, 2, nil, 3},
 		{"gives_up", []int{500}, 2, errRetryable, 3},
 		{"no_retries", []int{502}, 0, errRetryable, 1},
+		{"too_many_requests_retried", []int{429, 200}, 1, nil, 2},
 		{"client_error_not_retried", []int{400}, 2, errors.New("any"), 1},
 		{"timeout_retried", []int{0, 200}, 1, nil, 2},
 	}
@@ -90,7 +95,9 @@ func TestCalculation(t *testing.T) {
 				t.Errorf("Calculation() = %s, %v; want the body", body, err)
 			case tc.wantErr != nil && err == nil:
 				t.Errorf("Calculation() = nil error, want %v", tc.wantErr)
-			case tc.wantErr != nil && tc.wantErr.Error() != "any" && !errors.Is(err, tc.wantErr):
+			case tc.wantErr == errRetryable && !delivery.Retryable(err):
+				t.Errorf("Calculation() = %v, want a retryable *delivery.Error", err)
+			case tc.wantErr != nil && tc.wantErr != errRetryable && tc.wantErr.Error() != "any" && !errors.Is(err, tc.wantErr):
 				t.Errorf("Calculation() = %v, want %v", err, tc.wantErr)
 			}
 			if got := calls.Load(); got != tc.wantCalls {
@@ -104,7 +111,7 @@ func TestCalculationCancelled(t *testing.T) {
 	t.Parallel()
 	srv, _ := fakeUpstream(t, 500)
 	c := newClient(t, srv.URL, 5)
-	c.Backoff = func(int) time.Duration { return time.Hour }
+	c.Retry = delivery.Policy{Base: time.Hour, Cap: time.Hour}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -116,13 +123,16 @@ func TestCalculationCancelled(t *testing.T) {
 	}
 }
 
-func TestDefaultBackoff(t *testing.T) {
+func TestDefaultRetry(t *testing.T) {
 	t.Parallel()
 	for n := 1; n <= 10; n++ {
-		d := DefaultBackoff(n)
-		if d <= 0 || d > 5*time.Second {
-			t.Errorf("DefaultBackoff(%d) = %v, want within (0, 5s]", n, d)
+		if d := DefaultRetry.Backoff(n); d <= 0 || d > 5*time.Second {
+			t.Errorf("DefaultRetry.Backoff(%d) = %v, want within (0, 5s]", n, d)
 		}
+	}
+	// A request is waiting: a long Retry-After is cut to 30s.
+	if d, retry, _ := DefaultRetry.Next(1, &delivery.Error{Status: 503, Retryable: true, RetryAfter: time.Hour}); !retry || d != 30*time.Second {
+		t.Errorf("DefaultRetry.Next(Retry-After 1h) = %v, %v; want 30s", d, retry)
 	}
 }
 
