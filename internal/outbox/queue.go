@@ -64,7 +64,8 @@ func insertTx(ctx context.Context, client *river.Client[*sql.Tx], tx *sql.Tx, re
 	for i, j := range records {
 		params[i] = j.params
 	}
-	if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
+	// The fast insert returns no rows: nothing here reads them back.
+	if _, err := client.InsertManyFastTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("outbox: queue %d records: %w", len(records), err)
 	}
 	return nil

@@ -62,17 +62,14 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof
 		language, messages, rule_errors, body, requested_by_group, requested_by_nino, requested_by_arn,
 		request_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
-	return db.writer.do(ctx, func(ctx context.Context, tx *Tx) error {
+	return db.writer.do(ctx, func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
 		_, err := tx.exec(ctx, q, r.ID, r.NINO, r.TaxYear, r.CalculationID, r.CorrelationID, r.RuleSetVersion,
 			string(r.Language), string(msgJSON), string(errJSON), r.Body, string(r.RequestedBy.AffinityGroup),
 			nullString(r.RequestedBy.NINO), nullString(r.RequestedBy.ARN), r.RequestID, formatTime(r.CreatedAt))
 		if err != nil {
-			return fmt.Errorf("insert report: %w", err)
+			return nil, fmt.Errorf("insert report: %w", err)
 		}
-		if err := db.queue.InsertTx(ctx, tx.tx, records); err != nil {
-			return fmt.Errorf("queue proof of report %s: %w", r.ID, err)
-		}
-		return nil
+		return records, nil
 	})
 }
 
@@ -160,24 +157,21 @@ func (db *DB) Acknowledge(ctx context.Context, a *report.Acknowledgement, p repo
 		ON CONFLICT (report_id) DO NOTHING`
 	records := proofRecords(p)
 	var created bool
-	err := db.writer.do(ctx, func(ctx context.Context, tx *Tx) error {
+	err := db.writer.do(ctx, func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
 		res, err := tx.exec(ctx, q, a.ReportID, formatTime(a.AcknowledgedAt), string(a.By.AffinityGroup),
 			nullString(a.By.NINO), nullString(a.By.ARN), a.RequestID)
 		if err != nil {
-			return fmt.Errorf("insert acknowledgement: %w", err)
+			return nil, fmt.Errorf("insert acknowledgement: %w", err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return fmt.Errorf("insert acknowledgement: %w", err)
+			return nil, fmt.Errorf("insert acknowledgement: %w", err)
 		}
-		created = n == 1
-		if !created {
-			return nil
+		// A repeat proves nothing new.
+		if created = n == 1; !created {
+			return nil, nil
 		}
-		if err := db.queue.InsertTx(ctx, tx.tx, records); err != nil {
-			return fmt.Errorf("queue proof of acknowledgement of %s: %w", a.ReportID, err)
-		}
-		return nil
+		return records, nil
 	})
 	if err != nil {
 		// created may still be written by a batch this request gave up on.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/open-assist/assist/internal/outbox"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -42,15 +43,20 @@ const (
 )
 
 // write is one request's work in a batch: apply runs in the batch's
-// transaction and may run twice (once in the batch, once alone if the
-// batch failed), so it must set its results afresh each time.
+// transaction and returns the records to queue with it; it may run twice
+// (once in the batch, once alone if the batch failed), so it must set its
+// results afresh each time.
 type write struct {
-	apply func(ctx context.Context, tx *Tx) error
+	apply func(ctx context.Context, tx *Tx) ([]outbox.Record, error)
 	done  chan error
 }
 
 type writer struct {
-	queue   chan write
+	queue chan write
+	// records queues the batch's records, all in one statement: on SQLite
+	// River's insert is parsed afresh each time, so one per batch rather
+	// than one per write.
+	records *outbox.Queue
 	begin   func(ctx context.Context) (*sql.Tx, error)
 	dialect dialect
 	stop    chan struct{}
@@ -90,7 +96,7 @@ func newWriterMetrics(w *writer) {
 // startWriter starts the group commit: on SQLite one writer on a
 // connection of its own, on PostgreSQL `writers` of them on the pool.
 func (db *DB) startWriter(ctx context.Context, queueLen, writers int) error {
-	w := &writer{queue: make(chan write, queueLen), dialect: db.dialect, stop: make(chan struct{})}
+	w := &writer{queue: make(chan write, queueLen), records: db.queue, dialect: db.dialect, stop: make(chan struct{})}
 	newWriterMetrics(w)
 	w.begin = func(ctx context.Context) (*sql.Tx, error) { return db.db.BeginTx(ctx, nil) }
 	if db.dialect.name == "sqlite" {
@@ -113,7 +119,7 @@ func (db *DB) startWriter(ctx context.Context, queueLen, writers int) error {
 // do queues apply for the next batch and waits for its commit. A full
 // queue refuses at once. If ctx ends first the caller gets its error, and
 // the write may still commit: as with any write whose answer was lost.
-func (w *writer) do(ctx context.Context, apply func(ctx context.Context, tx *Tx) error) error {
+func (w *writer) do(ctx context.Context, apply func(ctx context.Context, tx *Tx) ([]outbox.Record, error)) error {
 	op := write{apply: apply, done: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {
@@ -198,11 +204,18 @@ func (w *writer) inTx(batch []write) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	tx := &Tx{tx: sqlTx, d: w.dialect}
+	var records []outbox.Record
 	for _, op := range batch {
-		if err := op.apply(ctx, tx); err != nil {
+		rs, err := op.apply(ctx, tx)
+		if err != nil {
 			sqlTx.Rollback()
 			return err
 		}
+		records = append(records, rs...)
+	}
+	if err := w.records.InsertTx(ctx, sqlTx, records); err != nil {
+		sqlTx.Rollback()
+		return fmt.Errorf("queue proof: %w", err)
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit transaction: %w", err)
