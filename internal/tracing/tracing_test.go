@@ -3,11 +3,7 @@ package tracing_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/codes"
@@ -15,10 +11,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/open-assist/assist/internal/tracing"
+	"github.com/open-assist/assist/internal/tracing/tracingtest"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -81,33 +76,7 @@ func TestNewRefuses(t *testing.T) {
 // version, by the time shutdown has flushed. Not parallel: the exporter
 // reads the process environment.
 func TestNewExportsOverOTLPHTTP(t *testing.T) {
-	var (
-		mu  sync.Mutex
-		got []*collectortrace.ExportTraceServiceRequest
-	)
-	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-			t.Errorf("collector got %s %s (%s), want POST /v1/traces of protobuf", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		req := &collectortrace.ExportTraceServiceRequest{}
-		if err := proto.Unmarshal(body, req); err != nil {
-			t.Errorf("decode export request: %v", err)
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		got = append(got, req)
-		mu.Unlock()
-		resp, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		w.Write(resp)
-	}))
-	defer collector.Close()
+	collector := tracingtest.NewCollector(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
 
 	tp, shutdown, err := tracing.New(t.Context(), os.Getenv, "v1.2.3")
@@ -120,27 +89,12 @@ func TestNewExportsOverOTLPHTTP(t *testing.T) {
 		t.Fatalf("shutdown() = %v", err)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	var names []string
-	for _, req := range got {
-		for _, rs := range req.GetResourceSpans() {
-			res := map[string]string{}
-			for _, kv := range rs.GetResource().GetAttributes() {
-				res[kv.GetKey()] = kv.GetValue().GetStringValue()
-			}
-			if res["service.name"] != "assist" || res["service.version"] != "v1.2.3" {
-				t.Errorf("resource service.name %q, service.version %q; want assist, v1.2.3", res["service.name"], res["service.version"])
-			}
-			for _, ss := range rs.GetScopeSpans() {
-				for _, s := range ss.GetSpans() {
-					names = append(names, s.GetName())
-				}
-			}
-		}
+	got := collector.Spans()
+	if len(got) != 1 || got[0].Name != "probe" {
+		t.Fatalf("the collector got spans %+v, want one named probe", got)
 	}
-	if len(names) != 1 || names[0] != "probe" {
-		t.Errorf("the collector got spans %q, want [probe]", names)
+	if res := got[0].Resource; res["service.name"] != "assist" || res["service.version"] != "v1.2.3" {
+		t.Errorf("resource service.name %q, service.version %q; want assist, v1.2.3", res["service.name"], res["service.version"])
 	}
 }
 
