@@ -20,6 +20,7 @@ import (
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/server"
+	"github.com/open-assist/assist/internal/tracing"
 	"github.com/open-assist/assist/internal/upstream"
 	rulefiles "github.com/open-assist/assist/rules"
 )
@@ -35,6 +36,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+
+	version, _, _ := buildVersion()
+	tp, stopTracing, err := tracing.New(ctx, getenv, version)
+	if err != nil {
+		return err
+	}
+	// The spans of the last requests are flushed after the server has
+	// finished them; ctx is done by then. Spans that cannot be sent are
+	// lost, which is no reason to fail the shutdown.
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			log.Warn("traces not flushed", slog.Any("err", err))
+		}
+	}()
 
 	// The built-in catalogue is reviewed code; one from --rules keeps
 	// CEL's cost limit.
@@ -120,6 +137,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		RateBurst:           cfg.RateBurst,
 		MaxInFlight:         cfg.MaxInFlight,
 		Metrics:             apiMetrics,
+		Tracing:             tp,
 	}
 	if cfg.AgentRelationshipsURL != "" {
 		// Agent authorisations come from the relationships service, not
@@ -153,7 +171,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	log.Info("starting", slog.String("mode", cfg.Mode), slog.String("addr", ln.Addr().String()),
 		slog.String("db", db.Dialect()), slog.String("rule_set_version", cat.Version()),
 		slog.Int("workers", cfg.Workers), slog.Bool("nrs", out.NRSEnabled()), slog.Bool("events", out.EventsEnabled()),
-		slog.Bool("agent_relationships_service", cfg.AgentRelationshipsURL != ""))
+		slog.Bool("agent_relationships_service", cfg.AgentRelationshipsURL != ""), slog.Bool("traces", tracing.Enabled(getenv)))
 	err = srv.Run(ctx, ln, cfg.ShutdownTimeout)
 	stopOutbox(out, log)
 	return errors.Join(err, admin())

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/open-assist/assist/internal/tracing/tracingtest"
 )
 
 // serveLogBuffer is a log sink written by the server and read by the test.
@@ -195,4 +197,50 @@ func awaitServing(t *testing.T, base string, done chan error, logs fmt.Stringer)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestServeTraces: with OTEL_EXPORTER_OTLP_ENDPOINT set, serve sends the
+// spans of its requests to the collector, the last ones flushed on the way
+// out. Not parallel: the exporter reads the process environment.
+func TestServeTraces(t *testing.T) {
+	collector := tracingtest.NewCollector(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	env := map[string]string{
+		"ASSIST_DB":                   "sqlite:" + filepath.Join(t.TempDir(), "assist.db"),
+		"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL,
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", addr}, io.Discard, io.Discard, func(k string) string { return env[k] })
+	}()
+	base := "http://" + addr
+	awaitServing(t, base, done, nil)
+	resp, err := http.Get(base + "/ping/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("X-CorrelationId")
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("runServe() = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("runServe() did not return after its context ended")
+	}
+	for _, s := range collector.Spans() {
+		if s.Name == "GET /ping/ping" && s.Attributes["assist.correlation_id"] == id {
+			if s.Resource["service.name"] != "assist" || s.Resource["service.version"] == "" {
+				t.Errorf("span's resource = %v, want service.name assist and a service.version", s.Resource)
+			}
+			return
+		}
+	}
+	t.Errorf("the collector got %+v; want the span of GET /ping/ping with correlation id %s", collector.Spans(), id)
 }

@@ -14,7 +14,20 @@ import (
 // version, the VCS revision the binary was built from, the Go version and
 // the version of the built-in rule set.
 func runVersion(stdout, stderr io.Writer) int {
-	version, revision, goVersion := "unknown", "unknown", "unknown"
+	version, revision, goVersion := buildVersion()
+	cat, err := rules.Load(rulefiles.FS, rules.Reviewed())
+	if err != nil {
+		fmt.Fprintf(stderr, "assist version: built-in rules: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "assist %s\nrevision %s\n%s\nrules %s\n", version, revision, goVersion, cat.Version())
+	return exitOK
+}
+
+// buildVersion is the module version, VCS revision and Go version the
+// binary was built with, "unknown" for what the build did not record.
+func buildVersion() (version, revision, goVersion string) {
+	version, revision, goVersion = "unknown", "unknown", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVersion = bi.GoVersion
 		if bi.Main.Version != "" {
@@ -33,11 +46,5 @@ func runVersion(stdout, stderr io.Writer) int {
 			revision += " (modified)"
 		}
 	}
-	cat, err := rules.Load(rulefiles.FS, rules.Reviewed())
-	if err != nil {
-		fmt.Fprintf(stderr, "assist version: built-in rules: %v\n", err)
-		return exitFail
-	}
-	fmt.Fprintf(stdout, "assist %s\nrevision %s\n%s\nrules %s\n", version, revision, goVersion, cat.Version())
-	return exitOK
+	return version, revision, goVersion
 }

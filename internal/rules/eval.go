@@ -12,8 +12,11 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/interpreter"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/tracing"
 )
 
 // finding is a rule that fired on one calculation (and one item of its
@@ -56,7 +59,10 @@ func (c *Catalogue) EvaluateBoth(ctx context.Context, doc *calc.Calculation) (en
 	return rs[0], rs[1], nil
 }
 
-func (c *Catalogue) evaluateIn(ctx context.Context, doc *calc.Calculation, langs ...Lang) ([]*Result, error) {
+func (c *Catalogue) evaluateIn(ctx context.Context, doc *calc.Calculation, langs ...Lang) (_ []*Result, err error) {
+	// The span joins the trace of the request the calculation came with.
+	ctx, end := tracing.Start(ctx, nil, "rules.evaluate", attribute.String("assist.rule_set_version", c.Version()))
+	defer end(&err)
 	findings, ruleErrs, err := c.evaluate(ctx, doc, c.rules, slices.Contains(langs, Welsh))
 	if err != nil {
 		return nil, err
@@ -88,6 +94,9 @@ findings:
 		for i, r := range out {
 			r.Messages = append(r.Messages, ms[i])
 		}
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attribute.Int("assist.messages", len(out[0].Messages)), attribute.Int("assist.rule_errors", len(out[0].Errors)))
 	}
 	return out, nil
 }

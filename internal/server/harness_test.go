@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
@@ -114,6 +115,8 @@ type harnessOptions struct {
 	dsn              string               // default a fresh SQLite file
 	maxConns         int                  // default store.DefaultMaxConns
 	relationships    server.Relationships // default the store
+	// tracing receives the spans of requests; default a no-op provider.
+	tracing trace.TracerProvider
 	// records queues NRS submissions (never delivered: no workers) in the
 	// store's transactions, as assist serve with --nrs-url does.
 	records bool
@@ -192,6 +195,7 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		MaxInFlight:         ho.maxInFlight,
 		QueueWait:           ho.queueWait,
 		RequestTimeout:      ho.requestTimeout,
+		Tracing:             ho.tracing,
 	}
 	if !ho.production {
 		opts.Issuer = issuer

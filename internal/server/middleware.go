@@ -10,6 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/hmrc"
@@ -54,9 +59,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // base gives every response a fresh X-CorrelationId and the headers that
 // keep it out of caches and content sniffing (204s too), turns a panic into
-// a 500 (never a stack trace to the client), and logs and counts each
-// request. It logs and labels the route pattern, not the path, so no NINO
-// reaches the logs or the metrics, and never a header.
+// a 500 (never a stack trace to the client), and logs, counts and traces
+// each request. It logs and labels the route pattern, not the path, so no
+// NINO reaches the logs, the metrics or the spans, and never a header.
 func (s *Server) base(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -65,7 +70,14 @@ func (s *Server) base(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		// A caller's traceparent makes this request's span part of its
+		// trace. The route is not known until the mux has matched it: the
+		// span is named when it ends.
+		ctx := s.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := s.tracer.Start(ctx, "HTTP", trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(semconv.HTTPRequestMethodKey.String(spanMethod(r.Method)), attribute.String(AttrCorrelationID, id)))
+		defer span.End()
+		r = r.WithContext(context.WithValue(ctx, requestIDKey{}, id))
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -91,6 +103,7 @@ func (s *Server) base(next http.Handler) http.Handler {
 				status = http.StatusOK // what net/http sends for a handler that wrote nothing
 			}
 			s.metrics.Request(route, status, string(sw.code), time.Since(start))
+			endSpan(span, r.Method, r.Pattern, status, sw.code)
 		}()
 		if len(r.RequestURI) > MaxURIBytes {
 			s.writeProblems(sw, problems{hmrc.ErrURITooLong})
@@ -98,6 +111,41 @@ func (s *Server) base(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// AttrCorrelationID is the span attribute of a request's X-CorrelationId.
+const AttrCorrelationID = "assist.correlation_id"
+
+// endSpan names a request's span after its route pattern ("POST
+// /reports/{nino}/..."), or its method when no route matched, as
+// OpenTelemetry's HTTP conventions do, and records the answer: its status
+// and, for an error, its HMRC code. Only a 5xx is an error of the server's.
+func endSpan(span trace.Span, method, pattern string, status int, code hmrc.Code) {
+	if _, route, ok := strings.Cut(pattern, " "); ok {
+		span.SetName(pattern)
+		span.SetAttributes(semconv.HTTPRoute(route))
+	} else if m := spanMethod(method); m != "_OTHER" {
+		span.SetName(m)
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if code != "" {
+		span.SetAttributes(semconv.ErrorTypeKey.String(string(code)))
+	}
+	if status >= http.StatusInternalServerError {
+		span.SetStatus(codes.Error, string(code))
+	}
+}
+
+// spanMethod is the request's method as a span may hold it: one of HTTP's
+// own, or _OTHER, so that a client cannot fill the traces with methods of
+// its own making.
+func spanMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "_OTHER"
 }
 
 // fallback answers paths the mux does not know (404) and known paths asked

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/config"
@@ -24,6 +27,7 @@ import (
 	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
+	"github.com/open-assist/assist/internal/tracing"
 )
 
 // Options are the dependencies and settings of a Server.
@@ -71,6 +75,12 @@ type Options struct {
 	// Metrics records requests, admission and the messages of reports;
 	// default metrics on a registry of their own, which nobody scrapes.
 	Metrics *metrics.API
+	// Tracing gives each request a span, the parent of the spans of the
+	// work done for it; default a no-op provider.
+	Tracing trace.TracerProvider
+	// Propagator reads the trace a caller's request is part of; default
+	// W3C Trace Context (traceparent).
+	Propagator propagation.TextMapPropagator
 }
 
 // Relationships is where agent authorisations are checked.
@@ -87,13 +97,15 @@ const (
 
 // Server serves the API.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
-	handler http.Handler
-	rate    *rateLimiter // nil: no rate limit
-	slots   *slots
-	metrics *metrics.API
+	opts       Options
+	log        *slog.Logger
+	now        func() time.Time
+	handler    http.Handler
+	rate       *rateLimiter // nil: no rate limit
+	slots      *slots
+	metrics    *metrics.API
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
 }
 
 // New returns a Server, checking that it has what it needs.
@@ -143,7 +155,14 @@ func New(opts Options) (*Server, error) {
 		}
 		opts.Metrics = m
 	}
-	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now, metrics: opts.Metrics}
+	if opts.Tracing == nil {
+		opts.Tracing = noop.NewTracerProvider()
+	}
+	if opts.Propagator == nil {
+		opts.Propagator = propagation.TraceContext{}
+	}
+	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now, metrics: opts.Metrics,
+		tracer: opts.Tracing.Tracer(tracing.Scope), propagator: opts.Propagator}
 	s.slots = &slots{ch: make(chan struct{}, opts.MaxInFlight), wait: opts.QueueWait}
 	if opts.RateLimit > 0 {
 		s.rate = newRateLimiter(opts.RateLimit, opts.RateBurst, maxRateKeys)
