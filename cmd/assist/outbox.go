@@ -31,7 +31,12 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return errors.New("--workers is 0: a worker would deliver nothing")
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	db, out, err := openExistingBackend(ctx, cfg, -1, log)
+	tp, flush, err := startTracing(ctx, getenv, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer flush()
+	db, out, err := openExistingBackend(ctx, cfg, -1, log, tp)
 	if err != nil {
 		return err
 	}
@@ -90,7 +95,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, out, err := openExistingBackend(ctx, cfg, 0, log)
+	db, out, err := openExistingBackend(ctx, cfg, 0, log, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "assist outbox: %v\n", err)
 		return exitFail

@@ -37,21 +37,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 
-	version, _, _ := buildVersion()
-	tp, stopTracing, err := tracing.New(ctx, getenv, version)
+	tp, flush, err := startTracing(ctx, getenv, cfg, log)
 	if err != nil {
 		return err
 	}
-	// The spans of the last requests are flushed after the server has
-	// finished them; ctx is done by then. Spans that cannot be sent are
-	// lost, which is no reason to fail the shutdown.
-	defer func() {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := stopTracing(fctx); err != nil {
-			log.Warn("traces not flushed", slog.Any("err", err))
-		}
-	}()
+	defer flush()
 
 	// The built-in catalogue is reviewed code; one from --rules keeps
 	// CEL's cost limit.
@@ -69,7 +59,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fmt.Errorf("rules %s: %w", cat.Version(), err)
 	}
 
-	db, out, err := openBackend(ctx, cfg, -1, log)
+	db, out, err := openBackend(ctx, cfg, -1, log, tp)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,10 @@ func TestOutboxMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	q, err := outbox.NewQueue(ctx, db, "sqlite", "", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg := prometheus.NewRegistry()
 	if err := RegisterOutbox(reg, out, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
@@ -59,10 +63,11 @@ func TestOutboxMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := fmt.Sprintf("r%d", i)
-		if err := out.EnqueueNRS(ctx, tx, nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(id), time.Now(), identity.Party{AffinityGroup: identity.Individual}, nil, id)); err != nil {
-			t.Fatal(err)
+		recs := []outbox.Record{
+			outbox.NRS(nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(id), time.Now(), identity.Party{AffinityGroup: identity.Individual}, nil, id)),
+			outbox.Event(events.AcknowledgeReport(id, time.Now(), events.Meta{}), "c"),
 		}
-		if err := out.EnqueueEvent(ctx, tx, events.AcknowledgeReport(id, time.Now(), events.Meta{}), "c"); err != nil {
+		if err := q.InsertTx(ctx, tx, recs); err != nil {
 			t.Fatal(err)
 		}
 		if err := tx.Commit(); err != nil {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/events"
-	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/testdb"
 )
@@ -129,11 +128,7 @@ func enqueueBench(b *testing.B, db *sql.DB, o *Outbox, reportID string) {
 		b.Fatal(err)
 	}
 	defer tx.Rollback()
-	s := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(reportID), time.Now(), identity.Party{AffinityGroup: identity.Individual, NINO: "AA123456A"}, nil, reportID)
-	if err := o.EnqueueNRS(ctx, tx, s); err != nil {
-		b.Fatal(err)
-	}
-	if err := o.EnqueueEvent(ctx, tx, events.AcknowledgeReport(reportID, time.Now(), events.Meta{NINO: "AA123456A"}), "corr"); err != nil {
+	if err := queueFor(b, db, o).InsertTx(ctx, tx, records(reportID)); err != nil {
 		b.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {

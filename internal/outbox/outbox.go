@@ -33,11 +33,15 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/events"
 	"github.com/open-assist/assist/internal/logging"
 	"github.com/open-assist/assist/internal/nrs"
+	"github.com/open-assist/assist/internal/tracing"
 )
 
 // Each receiver has its own River queue, and so its own workers, so that a
@@ -127,6 +131,8 @@ type Config struct {
 	Heartbeat time.Duration
 	// PollInterval is how often idle workers look for due jobs (default 1s).
 	PollInterval time.Duration
+	// Tracing receives a span for each delivery attempt; nil: none.
+	Tracing trace.TracerProvider
 	// Retention is how long a delivered job, with its record (headers,
 	// identity, payload), is kept before it is deleted (default 24h). Dead
 	// jobs are kept until an operator retries them or deletes them.
@@ -141,14 +147,7 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		return errors.New("outbox: missing logger")
 	}
-	set := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	set(&c.MaxAge, 24*time.Hour)
-	set(&c.BackoffBase, time.Second)
-	set(&c.BackoffCap, 10*time.Minute)
+	c.attemptDefaults()
 	set(&c.JobTimeout, time.Minute)
 	set(&c.RescueAfter, 5*time.Minute)
 	set(&c.PollInterval, time.Second)
@@ -160,10 +159,31 @@ func (c *Config) defaults() error {
 	if c.RescueAfter <= c.JobTimeout {
 		return errors.New("outbox: rescue-after must exceed the job timeout")
 	}
+	return nil
+}
+
+func set(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+// attemptDefaults sets what decides how many attempts a job gets.
+func (c *Config) attemptDefaults() {
+	set(&c.MaxAge, 24*time.Hour)
+	set(&c.BackoffBase, time.Second)
+	set(&c.BackoffCap, 10*time.Minute)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = c.policy().AttemptsWithin(c.MaxAge)
 	}
-	return nil
+}
+
+// Attempts is how many attempts a job queued under c gets: MaxAttempts,
+// or as many as fit in MaxAge. River keeps it on the job when it is
+// queued, so whoever queues must know it (see NewQueue).
+func (c Config) Attempts() int {
+	c.attemptDefaults()
+	return c.MaxAttempts
 }
 
 // policy is the delivery policy the back-off settings make.
@@ -184,6 +204,7 @@ type Outbox struct {
 	beatDone chan struct{}
 	sweeps   atomic.Int64 // heartbeats done, for tests to wait on
 	recorder Recorder
+	tracer   trace.Tracer
 }
 
 // Recorder learns the outcome of every delivery attempt: destination
@@ -229,7 +250,10 @@ func New(db *sql.DB, cfg Config) (*Outbox, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	o := &Outbox{cfg: cfg, retry: cfg.policy(), driver: driver(db, cfg.Dialect), db: db, log: cfg.Logger}
+	if cfg.Tracing == nil {
+		cfg.Tracing = noop.NewTracerProvider()
+	}
+	o := &Outbox{cfg: cfg, retry: cfg.policy(), driver: driver(db, cfg.Dialect), db: db, log: cfg.Logger, tracer: cfg.Tracing.Tracer(tracing.Scope)}
 	rc := &river.Config{
 		ID:     clientID(),
 		Schema: cfg.Schema,
@@ -315,24 +339,6 @@ func (o *Outbox) Stop(ctx context.Context) error {
 func (o *Outbox) NRSEnabled() bool    { return o.cfg.NRS != nil }
 func (o *Outbox) EventsEnabled() bool { return o.cfg.Events != nil }
 
-// EnqueueNRS queues a submission in tx. It does nothing when NRS delivery
-// is off.
-func (o *Outbox) EnqueueNRS(ctx context.Context, tx *sql.Tx, s nrs.Submission) error {
-	if o.cfg.NRS == nil {
-		return nil
-	}
-	return o.insertTx(ctx, tx, NRS(s))
-}
-
-// EnqueueEvent queues an interaction event in tx. It does nothing when
-// event delivery is off.
-func (o *Outbox) EnqueueEvent(ctx context.Context, tx *sql.Tx, e events.Event, correlationID string) error {
-	if o.cfg.Events == nil {
-		return nil
-	}
-	return o.insertTx(ctx, tx, Event(e, correlationID))
-}
-
 type nrsWorker struct {
 	river.WorkerDefaults[NRSArgs]
 	o *Outbox
@@ -344,7 +350,9 @@ func (w *nrsWorker) Work(ctx context.Context, job *river.Job[NRSArgs]) error {
 		return errors.New("nrs delivery is off (no --nrs-url)")
 	}
 	start := time.Now()
+	ctx, end := w.o.startDelivery(ctx, DestinationNRS, job.JobRow, job.Args.Submission.Metadata.SearchKeys.ReportID)
 	id, err := w.o.cfg.NRS.Submit(ctx, job.Args.Submission, job.Args.IdempotencyKey)
+	end(&err)
 	w.o.record(DestinationNRS, start, err)
 	if err == nil {
 		w.o.log.InfoContext(ctx, "nrs record delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Submission.Metadata.SearchKeys.ReportID), slog.String("nr_submission_id", id))
@@ -362,7 +370,9 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 		return errors.New("event delivery is off (no --events-url)")
 	}
 	start := time.Now()
+	ctx, end := w.o.startDelivery(ctx, DestinationEvents, job.JobRow, job.Args.Event.FeedbackID, attribute.String("assist.correlation_id", job.Args.CorrelationID))
 	err := w.o.cfg.Events.Send(ctx, job.Args.Event, job.Args.IdempotencyKey, job.Args.CorrelationID)
+	end(&err)
 	w.o.record(DestinationEvents, start, err)
 	if err == nil {
 		w.o.log.InfoContext(ctx, "event delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Event.FeedbackID), slog.String("event", job.Args.Event.EventName))
@@ -383,6 +393,15 @@ func (o *Outbox) record(destination string, start time.Time, err error) {
 		}
 	}
 	o.recorder.Delivery(destination, outcome, time.Since(start))
+}
+
+// startDelivery starts the span of one delivery attempt. A job has no
+// parent span (it outlives the request that queued it): each attempt is a
+// trace of its own, found by its report id.
+func (o *Outbox) startDelivery(ctx context.Context, dest string, job *rivertype.JobRow, reportID string, attrs ...attribute.KeyValue) (context.Context, func(*error)) {
+	attrs = append(attrs, attribute.String("assist.destination", dest), attribute.Int64("assist.job_id", job.ID),
+		attribute.Int("assist.attempt", job.Attempt), attribute.String("assist.report_id", reportID))
+	return tracing.Start(ctx, o.tracer, "outbox.deliver", attrs...)
 }
 
 // outcome turns a delivery result into what River should do next, by the

@@ -15,6 +15,10 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	_ "modernc.org/sqlite"
 
 	"github.com/riverqueue/river"
@@ -136,11 +140,7 @@ func enqueue(t *testing.T, db *sql.DB, o *Outbox, reportID string, commit bool) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(reportID), time.Now(), identity.Party{AffinityGroup: identity.Individual, NINO: "AA123456A"}, nil, reportID)
-	if err := o.EnqueueNRS(ctx, tx, s); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.EnqueueEvent(ctx, tx, events.AcknowledgeReport(reportID, time.Now(), events.Meta{NINO: "AA123456A"}), "corr"); err != nil {
+	if err := queueFor(t, db, o).InsertTx(ctx, tx, records(reportID)); err != nil {
 		t.Fatal(err)
 	}
 	if commit {
@@ -151,6 +151,22 @@ func enqueue(t *testing.T, db *sql.DB, o *Outbox, reportID string, commit bool) 
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// records are an acknowledgement's NRS submission and event.
+func records(reportID string) []Record {
+	s := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(reportID), time.Now(), identity.Party{AffinityGroup: identity.Individual, NINO: "AA123456A"}, nil, reportID)
+	return []Record{NRS(s), Event(events.AcknowledgeReport(reportID, time.Now(), events.Meta{NINO: "AA123456A"}), "corr")}
+}
+
+// queueFor is the queue the store would use beside o.
+func queueFor(tb testing.TB, db *sql.DB, o *Outbox) *Queue {
+	tb.Helper()
+	q, err := NewQueue(context.Background(), db, o.cfg.Dialect, o.cfg.Schema, o.cfg.MaxAttempts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return q
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -256,17 +272,33 @@ func TestDeadLetterAndRetry(t *testing.T) {
 	}
 }
 
-func TestDeliveryOffQueuesNothing(t *testing.T) {
+// Records queued by a Queue carry the outbox's allowance of attempts and
+// go to their destination's queue.
+func TestQueuedRecords(t *testing.T) {
 	t.Parallel()
 	for name, open := range testDBs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			db, schema := open(t)
-			o := newOutbox(t, db, name, schema, "", "", 3)
+			o := newOutbox(t, db, name, schema, "", "", 7)
 			enqueue(t, db, o, "r1", true)
-			counts, err := o.Counts(context.Background())
-			if err != nil || len(counts) != 0 {
-				t.Errorf("Counts() = %v, %v; want no jobs", counts, err)
+			rows, err := db.Query(`SELECT kind, queue, max_attempts, state FROM river_job ORDER BY kind`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var got []string
+			for rows.Next() {
+				var kind, queue, state string
+				var attempts int
+				if err := rows.Scan(&kind, &queue, &attempts, &state); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprintf("%s %s %d %s", kind, queue, attempts, state))
+			}
+			want := []string{"interaction_event events 7 available", "nrs_submission nrs 7 available"}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("queued %v, want %v", got, want)
 			}
 		})
 	}
@@ -387,5 +419,50 @@ func TestSlowReceiverHoldsBackOnlyItself(t *testing.T) {
 			hung.Do(func() { close(release) })
 			waitFor(t, "NRS records delivered once it answers", func() bool { return len(nrsRecv.delivered()) == 6 })
 		})
+	}
+}
+
+// Each delivery attempt is a span, with its destination, attempt and
+// report; a failed attempt is marked an error.
+func TestDeliverySpans(t *testing.T) {
+	t.Parallel()
+	db, _ := testDBs(t)["sqlite"](t)
+	ctx := context.Background()
+	if err := Migrate(ctx, db, "sqlite", ""); err != nil {
+		t.Fatal(err)
+	}
+	recv, srv := newReceiver(503)
+	defer srv.Close()
+	rec := tracetest.NewSpanRecorder()
+	cfg := Config{
+		Dialect: "sqlite", Workers: 2, BackoffBase: 10 * time.Millisecond, BackoffCap: 20 * time.Millisecond,
+		PollInterval: 20 * time.Millisecond, JobTimeout: 5 * time.Second, RescueAfter: 10 * time.Second,
+		Logger: slog.New(slog.DiscardHandler), Tracing: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)),
+	}
+	cfg.NRS, _ = nrs.NewClient(srv.URL, "key", nil)
+	o, err := New(db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Stop(ctx)
+	enqueue(t, db, o, "r1", true)
+	if err := o.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the NRS record", func() bool { return len(recv.delivered()) == 1 })
+	waitFor(t, "two spans", func() bool { return len(rec.Ended()) >= 2 })
+	var statuses []string
+	for _, sp := range rec.Ended()[:2] {
+		attrs := map[attribute.Key]attribute.Value{}
+		for _, kv := range sp.Attributes() {
+			attrs[kv.Key] = kv.Value
+		}
+		if sp.Name() != "outbox.deliver" || attrs["assist.destination"].AsString() != DestinationNRS || attrs["assist.report_id"].AsString() != "r1" {
+			t.Errorf("span %s %v", sp.Name(), attrs)
+		}
+		statuses = append(statuses, fmt.Sprintf("%d:%v", attrs["assist.attempt"].AsInt64(), sp.Status().Code))
+	}
+	if want := fmt.Sprint([]string{"1:" + fmt.Sprint(codes.Error), "2:" + fmt.Sprint(codes.Unset)}); fmt.Sprint(statuses) != want {
+		t.Errorf("attempts %v, want %s", statuses, want)
 	}
 }

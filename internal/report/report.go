@@ -18,12 +18,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/events"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/rules"
+	"github.com/open-assist/assist/internal/tracing"
 )
 
 // Errors the Service returns; the server maps each to an HMRC error.
@@ -232,16 +234,13 @@ func (s *Service) results(ctx context.Context, req Request) (en, cy *rules.Resul
 }
 
 func (s *Service) analyze(ctx context.Context, req Request) (en, cy *rules.Result, err error) {
-	data, err := s.opts.Source.Calculation(ctx, req.NINO, req.TaxYear, req.CalculationID)
+	data, err := s.fetch(ctx, req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetch calculation: %w", err)
+		return nil, nil, err
 	}
-	if len(data) > s.opts.MaxCalculationBytes {
-		return nil, nil, fmt.Errorf("calculation %s has %d bytes, more than %d: %w", req.CalculationID, len(data), s.opts.MaxCalculationBytes, ErrCalculationTooLarge)
-	}
-	c, err := calc.Decode(data)
+	c, err := decode(ctx, data, req.CalculationID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("decode calculation %s: %w", req.CalculationID, err)
+		return nil, nil, err
 	}
 	// Guidance names the customer the request is for: paths to their data
 	// must carry the NINO the client asked about.
@@ -254,6 +253,28 @@ func (s *Service) analyze(ctx context.Context, req Request) (en, cy *rules.Resul
 		s.opts.Log.WarnContext(ctx, "rule failed", slog.String("rule_id", re.RuleID), slog.String("err", re.Error))
 	}
 	return en, cy, nil
+}
+
+func (s *Service) fetch(ctx context.Context, req Request) (data []byte, err error) {
+	ctx, end := tracing.Start(ctx, nil, "calc.fetch")
+	defer end(&err)
+	data, err = s.opts.Source.Calculation(ctx, req.NINO, req.TaxYear, req.CalculationID)
+	if err != nil {
+		return nil, fmt.Errorf("fetch calculation: %w", err)
+	}
+	if len(data) > s.opts.MaxCalculationBytes {
+		return nil, fmt.Errorf("calculation %s has %d bytes, more than %d: %w", req.CalculationID, len(data), s.opts.MaxCalculationBytes, ErrCalculationTooLarge)
+	}
+	return data, nil
+}
+
+func decode(ctx context.Context, data []byte, calculationID string) (c *calc.Calculation, err error) {
+	_, end := tracing.Start(ctx, nil, "calc.decode", attribute.Int("assist.calculation_bytes", len(data)))
+	defer end(&err)
+	if c, err = calc.Decode(data); err != nil {
+		return nil, fmt.Errorf("decode calculation %s: %w", calculationID, err)
+	}
+	return c, nil
 }
 
 func (s *Service) newReport(req Request, en, cy *rules.Result) *Report {

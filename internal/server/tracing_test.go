@@ -104,6 +104,12 @@ func TestTracingProduce(t *testing.T) {
 	if v, ok := attr(eval, "assist.messages"); !ok || v.AsInt64() == 0 {
 		t.Errorf("rules.evaluate assist.messages = %v (present %v), want the messages of a calculation that has some", v.Emit(), ok)
 	}
+	// Fetching, decoding and storing are children of the request too.
+	for _, name := range []string{"calc.fetch", "calc.decode", "store.create_report"} {
+		if sp := spanNamed(t, spans, name); sp.Parent().SpanID() != req.SpanContext().SpanID() {
+			t.Errorf("%s's parent = %s, want the request span %s", name, sp.Parent().SpanID(), req.SpanContext().SpanID())
+		}
+	}
 }
 
 // TestTracingErrors: an error answer's span holds its HMRC code; only a

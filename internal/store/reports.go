@@ -11,6 +11,7 @@ import (
 	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
+	"github.com/open-assist/assist/internal/tracing"
 )
 
 // storedMessage is a report message as kept in reports.messages.
@@ -62,7 +63,7 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof
 		language, messages, rule_errors, body, requested_by_group, requested_by_nino, requested_by_arn,
 		request_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
-	return db.writer.do(ctx, func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
+	return db.writer.do(ctx, "store.create_report", func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
 		_, err := tx.exec(ctx, q, r.ID, r.NINO, r.TaxYear, r.CalculationID, r.CorrelationID, r.RuleSetVersion,
 			string(r.Language), string(msgJSON), string(errJSON), r.Body, string(r.RequestedBy.AffinityGroup),
 			nullString(r.RequestedBy.NINO), nullString(r.RequestedBy.ARN), r.RequestID, formatTime(r.CreatedAt))
@@ -86,7 +87,9 @@ func proofRecords(p report.Proof) []outbox.Record {
 }
 
 // Report returns a report and its acknowledgement, if any.
-func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Acknowledgement, error) {
+func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *report.Acknowledgement, err error) {
+	ctx, end := tracing.Start(ctx, nil, "store.report")
+	defer end(&err)
 	const q = `SELECT r.id, r.nino, r.tax_year, r.calculation_id, r.correlation_id, r.rule_set_version,
 		r.language, r.messages, r.rule_errors, r.body, r.requested_by_group, r.requested_by_nino,
 		r.requested_by_arn, r.request_id, r.created_at,
@@ -102,7 +105,7 @@ func (db *DB) Report(ctx context.Context, id string) (*report.Report, *report.Ac
 		ackAt, ackGroup           sql.NullString
 		ackNINO, ackARN, ackReqID sql.NullString
 	)
-	err := db.queryRow(ctx, q, id).Scan(&r.ID, &r.NINO, &r.TaxYear, &r.CalculationID, &r.CorrelationID,
+	err = db.queryRow(ctx, q, id).Scan(&r.ID, &r.NINO, &r.TaxYear, &r.CalculationID, &r.CorrelationID,
 		&r.RuleSetVersion, &lang, &msgJSON, &errJSON, &r.Body, &reqGroup, &reqNINO,
 		&reqARN, &r.RequestID, &createdAt, &ackAt, &ackGroup, &ackNINO, &ackARN, &ackReqID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -157,7 +160,7 @@ func (db *DB) Acknowledge(ctx context.Context, a *report.Acknowledgement, p repo
 		ON CONFLICT (report_id) DO NOTHING`
 	records := proofRecords(p)
 	var created bool
-	err := db.writer.do(ctx, func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
+	err := db.writer.do(ctx, "store.acknowledge", func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
 		res, err := tx.exec(ctx, q, a.ReportID, formatTime(a.AcknowledgedAt), string(a.By.AffinityGroup),
 			nullString(a.By.NINO), nullString(a.By.ARN), a.RequestID)
 		if err != nil {

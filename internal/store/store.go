@@ -74,7 +74,12 @@ type Option func(*options)
 
 type options struct {
 	maxConns, writeQueue, writers int
+	deliveryAttempts              int
 }
+
+// WithDeliveryAttempts sets how many delivery attempts the records queued
+// with reports and acknowledgements get (default: the outbox's default).
+func WithDeliveryAttempts(n int) Option { return func(o *options) { o.deliveryAttempts = n } }
 
 // WithMaxConns bounds the connection pool the store and the outbox share
 // (default DefaultMaxConns).
@@ -103,7 +108,7 @@ func OpenExisting(ctx context.Context, dsn string, opts ...Option) (*DB, error) 
 }
 
 func open(ctx context.Context, dsn string, mustExist bool, opts []Option) (*DB, error) {
-	o := options{maxConns: DefaultMaxConns, writeQueue: DefaultWriteQueue, writers: 4}
+	o := options{maxConns: DefaultMaxConns, writeQueue: DefaultWriteQueue, writers: 4, deliveryAttempts: outbox.Config{}.Attempts()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -160,7 +165,7 @@ func open(ctx context.Context, dsn string, mustExist bool, opts []Option) (*DB, 
 		sqlDB.Close()
 		return nil, err
 	}
-	if db.queue, err = outbox.NewQueue(sqlDB, d.name, ""); err != nil {
+	if db.queue, err = outbox.NewQueue(ctx, sqlDB, d.name, "", o.deliveryAttempts); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}

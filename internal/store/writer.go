@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/outbox"
+	"github.com/open-assist/assist/internal/tracing"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -119,7 +120,11 @@ func (db *DB) startWriter(ctx context.Context, queueLen, writers int) error {
 // do queues apply for the next batch and waits for its commit. A full
 // queue refuses at once. If ctx ends first the caller gets its error, and
 // the write may still commit: as with any write whose answer was lost.
-func (w *writer) do(ctx context.Context, apply func(ctx context.Context, tx *Tx) ([]outbox.Record, error)) error {
+func (w *writer) do(ctx context.Context, name string, apply func(ctx context.Context, tx *Tx) ([]outbox.Record, error)) (err error) {
+	// The span covers the wait in the queue and for the batch's commit:
+	// what the request spends on the write.
+	ctx, end := tracing.Start(ctx, nil, name)
+	defer end(&err)
 	op := write{apply: apply, done: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {

@@ -16,6 +16,7 @@ import (
 	"github.com/open-assist/assist/internal/events"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/nrs"
+	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/report"
 )
 
@@ -48,6 +49,11 @@ func TestProofCommitsWithItsWrite(t *testing.T) {
 		}
 		if n := queued(t, db); n != 2 {
 			t.Fatalf("%d records queued with the report, want 2", n)
+		}
+		// Each record gets the outbox's allowance of attempts.
+		var attempts int
+		if err := db.queryRow(ctx, `SELECT MIN(max_attempts) FROM river_job`).Scan(&attempts); err != nil || attempts != (outbox.Config{}).Attempts() {
+			t.Errorf("max_attempts = %d, %v; want %d", attempts, err, (outbox.Config{}).Attempts())
 		}
 		// The same id again fails, and its proof is not queued either.
 		if err := db.CreateReport(ctx, r, proofOf(r.ID)); err == nil {
