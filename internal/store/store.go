@@ -73,8 +73,7 @@ type DB struct {
 type Option func(*options)
 
 type options struct {
-	maxConns, writeQueue, writers int
-	deliveryAttempts              int
+	maxConns, writeQueue, deliveryAttempts int
 }
 
 // WithDeliveryAttempts sets how many delivery attempts the records queued
@@ -108,16 +107,13 @@ func OpenExisting(ctx context.Context, dsn string, opts ...Option) (*DB, error) 
 }
 
 func open(ctx context.Context, dsn string, mustExist bool, opts []Option) (*DB, error) {
-	o := options{maxConns: DefaultMaxConns, writeQueue: DefaultWriteQueue, writers: 4, deliveryAttempts: outbox.Config{}.Attempts()}
+	o := options{maxConns: DefaultMaxConns, writeQueue: DefaultWriteQueue, deliveryAttempts: outbox.Config{}.Attempts()}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.maxConns < 2 || o.writeQueue < 1 {
 		return nil, fmt.Errorf("store: need at least 2 connections and a write queue of 1, not %d and %d", o.maxConns, o.writeQueue)
 	}
-	// PostgreSQL's writers share the pool with reads and the outbox: leave
-	// them most of it.
-	o.writers = max(1, min(o.writers, o.maxConns/4))
 	d, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -169,7 +165,7 @@ func open(ctx context.Context, dsn string, mustExist bool, opts []Option) (*DB, 
 		sqlDB.Close()
 		return nil, err
 	}
-	if err := db.startWriter(ctx, o.writeQueue, o.writers); err != nil {
+	if err := db.startWriter(ctx, o.writeQueue); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}

@@ -14,11 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Group commit. Reports and acknowledgements are written by a few writer
-// goroutines (one on SQLite, which has one writer anyway; several on
-// PostgreSQL) that each take every write waiting in a bounded queue and
-// commit them in one transaction: one fsync for many requests instead of
-// one each. A request waits until its batch has committed, so an answer
+// Group commit. Reports and acknowledgements are written by one writer
+// goroutine that takes every write waiting in a bounded queue and commits
+// them in one transaction: one fsync for many requests instead of one each.
+// One writer, on PostgreSQL too: measured there, one writer made batches of
+// 16 and 2,300 writes a second where four made batches of 3 and 1,300,
+// since a commit costs about the same whatever it holds. A request waits until its batch has committed, so an answer
 // still means the write is durable. When the queue is full the write is
 // refused at once with ErrQueueFull (the server answers 503 with
 // Retry-After) rather than left to wait on a lock.
@@ -62,7 +63,7 @@ type writer struct {
 	dialect dialect
 	stop    chan struct{}
 	// mu orders queueing against close: once closed is set under the write
-	// lock, nothing more is queued, so the writers' last drain misses none.
+	// lock, nothing more is queued, so the writer's last drain misses none.
 	mu     sync.RWMutex
 	closed bool
 	wg     sync.WaitGroup
@@ -94,9 +95,9 @@ func newWriterMetrics(w *writer) {
 	})
 }
 
-// startWriter starts the group commit: on SQLite one writer on a
-// connection of its own, on PostgreSQL `writers` of them on the pool.
-func (db *DB) startWriter(ctx context.Context, queueLen, writers int) error {
+// startWriter starts the group commit, on SQLite on a connection of its
+// own (SQLite has one writer at a time anyway).
+func (db *DB) startWriter(ctx context.Context, queueLen int) error {
 	w := &writer{queue: make(chan write, queueLen), records: db.queue, dialect: db.dialect, stop: make(chan struct{})}
 	newWriterMetrics(w)
 	w.begin = func(ctx context.Context) (*sql.Tx, error) { return db.db.BeginTx(ctx, nil) }
@@ -107,12 +108,9 @@ func (db *DB) startWriter(ctx context.Context, queueLen, writers int) error {
 		}
 		w.conn = conn
 		w.begin = func(ctx context.Context) (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }
-		writers = 1
 	}
-	for range writers {
-		w.wg.Add(1)
-		go w.run()
-	}
+	w.wg.Add(1)
+	go w.run()
 	db.writer = w
 	return nil
 }
@@ -228,7 +226,7 @@ func (w *writer) inTx(batch []write) error {
 	return nil
 }
 
-// close stops the writers once the writes already queued are committed.
+// close stops the writer once the writes already queued are committed.
 func (w *writer) close() {
 	w.mu.Lock()
 	already := w.closed
