@@ -114,6 +114,7 @@ type harnessOptions struct {
 	requestTimeout   time.Duration
 	dsn              string               // default a fresh SQLite file
 	maxConns         int                  // default store.DefaultMaxConns
+	writeQueue       int                  // default store.DefaultWriteQueue
 	relationships    server.Relationships // default the store
 	// tracing receives the spans of requests; default a no-op provider.
 	tracing trace.TracerProvider
@@ -132,6 +133,9 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	var storeOpts []store.Option
 	if ho.maxConns > 0 {
 		storeOpts = append(storeOpts, store.WithMaxConns(ho.maxConns))
+	}
+	if ho.writeQueue > 0 {
+		storeOpts = append(storeOpts, store.WithWriteQueue(ho.writeQueue))
 	}
 	db, err := store.Open(ctx, dsn, storeOpts...)
 	if err != nil {
@@ -178,6 +182,7 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	reg.MustRegister(db.Collectors()...)
 	opts := server.Options{
 		Metrics:          apiMetrics,
 		Sandbox:          !ho.production,

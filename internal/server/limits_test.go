@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +185,68 @@ func TestOutOfTimeIsBusy(t *testing.T) {
 	}
 	if strings.Contains(h.logs.String(), `"level":"ERROR"`) {
 		t.Errorf("a busy answer was logged as an error:\n%s", h.logs)
+	}
+}
+
+// TestFullWriteQueueIs503: when more writes wait for the group commit than
+// --write-queue allows, a produce is answered at once with 503 and
+// Retry-After, stores nothing, and is counted; the writes that were
+// accepted complete once the database lets them.
+func TestFullWriteQueueIs503(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "assist.db")
+	h := newHarness(t, harnessOptions{dsn: "sqlite:" + path, writeQueue: 1})
+	u := h.newIndividual(`{}`)
+	// Another connection takes SQLite's write lock: the writer waits.
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+
+	await := func(name string, want float64) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if v, _ := h.scrape().value(name, map[string]string{}); v == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never reached %v", name, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// Unknown calculations get the sandbox's example report, which is
+	// stored: each produce is a write.
+	results := make(chan int, 2)
+	send := func(calcID string) {
+		results <- h.do("POST", produce(u.NINO, "2025-26", calcID), api(u.AccessToken), "").status
+	}
+	go send("a1b2c3d4-0000-4000-8000-000000000001")
+	await("assist_store_write_committing", 1) // with the writer
+	go send("a1b2c3d4-0000-4000-8000-000000000002")
+	await("assist_store_write_queue_depth", 1) // the queue is full
+
+	const refusedID = "a1b2c3d4-0000-4000-8000-000000000003"
+	got := h.do("POST", produce(u.NINO, "2025-26", refusedID), api(u.AccessToken), "")
+	if got.status != 503 || got.header.Get("Retry-After") == "" {
+		t.Errorf("produce with the write queue full = %d %s (Retry-After %q), want 503 with Retry-After", got.status, got.body, got.header.Get("Retry-After"))
+	}
+	h.scrape().want(t, "assist_store_write_rejected_total", map[string]string{}, 1)
+
+	lock.Rollback()
+	for range 2 {
+		if status := <-results; status != 200 {
+			t.Errorf("an accepted produce = %d, want 200 once the database is free", status)
+		}
+	}
+	if ids, err := h.db.ReportIDs(context.Background(), u.NINO, "2025-26", refusedID); err != nil || len(ids) != 0 {
+		t.Errorf("the refused produce stored reports %v, %v", ids, err)
 	}
 }

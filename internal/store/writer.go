@@ -72,6 +72,9 @@ type writer struct {
 	// begun counts transactions begun, so tests can tell when a batch is
 	// closed to newcomers.
 	begun atomic.Int64
+	// committing is how many writes the writer holds: those of the batch
+	// being committed. A stuck commit shows here, not in the queue.
+	committing atomic.Int64
 
 	batchSize     prometheus.Histogram
 	commitSeconds prometheus.Histogram
@@ -181,6 +184,8 @@ func (w *writer) run() {
 // batch fails, each write is tried alone, so that one bad write (or a
 // conflict) fails only its own request.
 func (w *writer) commit(batch []write) {
+	w.committing.Store(int64(len(batch)))
+	defer w.committing.Store(0)
 	err := w.inTx(batch)
 	if err == nil || len(batch) == 1 {
 		for _, op := range batch {
@@ -253,5 +258,9 @@ func (db *DB) Collectors() []prometheus.Collector {
 		Name: "assist_store_write_queue_capacity",
 		Help: "Writes that may wait before more are refused with 503.",
 	}, func() float64 { return float64(cap(w.queue)) })
-	return []prometheus.Collector{w.batchSize, w.commitSeconds, w.rejected, depth, capacity}
+	committing := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "assist_store_write_committing",
+		Help: "Writes in the batch being committed now; one that stays up is a stuck commit.",
+	}, func() float64 { return float64(w.committing.Load()) })
+	return []prometheus.Collector{w.batchSize, w.commitSeconds, w.rejected, depth, capacity, committing}
 }
