@@ -212,27 +212,14 @@ func TestFullWriteQueueRefuses(t *testing.T) {
 	defer db.Close()
 	ctx := context.Background()
 	release := holdWriteLock(t, path)
-	var wg sync.WaitGroup
-	for i := range 3 { // one with the writer, two queued
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := db.CreateReport(ctx, sampleReport(fmt.Sprintf("00000000-0000-4000-8000-%012d", i)), report.Proof{}); err != nil {
-				t.Errorf("write %d: %v", i, err)
-			}
-		}()
-		if i == 0 {
-			awaitBegun(t, db, 1)
-		}
-	}
-	awaitQueued(t, db, 2)
+	wait := writeBehindLock(t, db, 3) // one with the writer, two queued
 	refused := sampleReport("00000000-0000-4000-8000-000000000099")
 	err = db.CreateReport(ctx, refused, proofOf(refused.ID))
 	if !errors.Is(err, ErrQueueFull) || !Busy(err) {
 		t.Errorf("CreateReport(queue full) = %v, want ErrQueueFull, busy", err)
 	}
 	release()
-	wg.Wait()
+	wait()
 	if _, _, err := db.Report(ctx, refused.ID); !errors.Is(err, report.ErrNotFound) {
 		t.Errorf("the refused report was stored: %v", err)
 	}
@@ -248,6 +235,26 @@ func TestFullWriteQueueRefuses(t *testing.T) {
 	}
 }
 
+// writeBehindLock starts n writes while the writer waits for a lock held
+// elsewhere: the first is the writer's, the others wait in the queue. wait
+// waits for them all to succeed.
+func writeBehindLock(t *testing.T, db *DB, n int) (wait func()) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := db.CreateReport(context.Background(), sampleReport(fmt.Sprintf("00000000-0000-4000-8000-%012d", i)), report.Proof{}); err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+		})
+		if i == 0 {
+			awaitBegun(t, db, 1)
+		}
+	}
+	awaitQueued(t, db, n-1)
+	return wg.Wait
+}
+
 // Close commits what was queued before it, and refuses writes after.
 func TestCloseCommitsQueuedWrites(t *testing.T) {
 	t.Parallel()
@@ -258,24 +265,11 @@ func TestCloseCommitsQueuedWrites(t *testing.T) {
 	}
 	ctx := context.Background()
 	release := holdWriteLock(t, path)
-	var wg sync.WaitGroup
-	for i := range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := db.CreateReport(ctx, sampleReport(fmt.Sprintf("00000000-0000-4000-8000-%012d", i)), report.Proof{}); err != nil {
-				t.Errorf("write %d: %v", i, err)
-			}
-		}()
-		if i == 0 {
-			awaitBegun(t, db, 1)
-		}
-	}
-	awaitQueued(t, db, 4)
+	wait := writeBehindLock(t, db, 5)
 	closed := make(chan error)
 	go func() { closed <- db.Close() }()
 	release()
-	wg.Wait()
+	wait()
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
