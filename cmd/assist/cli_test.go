@@ -41,8 +41,8 @@ func TestHelp(t *testing.T) {
 		notWant []string
 	}{
 		{[]string{"serve", "--help"}, []string{"-addr string", "-upstream-timeout duration", "-workers int", "-log-format string"}, nil},
-		{[]string{"worker", "--help"}, []string{"assist worker", "-db string", "-workers int", "-delivery-timeout duration", "-nrs-url"}, []string{"-addr", "-token-issuer", "-upstream-url"}},
-		{[]string{"worker", "-h"}, []string{"-workers int"}, []string{"-addr"}},
+		{[]string{"worker", "--help"}, []string{"assist worker", "-db string", "-workers int", "-delivery-timeout duration", "-nrs-url"}, []string{"  -addr string", "-token-issuer", "-upstream-url"}},
+		{[]string{"worker", "-h"}, []string{"-workers int", "-admin-addr string"}, []string{"  -addr string"}},
 		{[]string{"outbox", "list", "--help"}, []string{"outbox list", "-dead", "-limit int", "-db string"}, nil},
 		{[]string{"outbox", "retry", "--help"}, []string{"outbox retry", "-db string"}, []string{"-dead"}},
 		{[]string{"outbox", "--help"}, []string{"assist outbox list"}, nil},
