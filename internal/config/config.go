@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -345,7 +346,7 @@ func LoadFor(cmd string, args []string, getenv func(string) string, stdout, stde
 		}
 	}
 	count("workers", c.Workers, 0, 1000)
-	count("delivery-max-attempts", c.DeliveryMaxAttempts, 0, 100000)
+	count("delivery-max-attempts", c.DeliveryMaxAttempts, 0, math.MaxInt16)
 	count("upstream-retries", c.UpstreamRetries, 0, 10)
 	count("db-max-conns", c.DBMaxConns, 2, 1000)
 	count("write-queue", c.WriteQueue, 1, 100000)

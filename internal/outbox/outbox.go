@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -174,7 +175,8 @@ func (c *Config) attemptDefaults() {
 	set(&c.BackoffBase, time.Second)
 	set(&c.BackoffCap, 10*time.Minute)
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = c.policy().AttemptsWithin(c.MaxAge)
+		// River keeps the allowance as a smallint on PostgreSQL.
+		c.MaxAttempts = min(c.policy().AttemptsWithin(c.MaxAge), math.MaxInt16)
 	}
 }
 

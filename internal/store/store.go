@@ -205,6 +205,7 @@ func (db *DB) WithMigrationLock(ctx context.Context, f func() error) error {
 // Close commits the writes already queued and closes the database.
 func (db *DB) Close() error {
 	db.writer.close()
+	db.queue.Close()
 	return db.db.Close()
 }
 
