@@ -235,3 +235,25 @@ func TestMetricsRequests(t *testing.T) {
 		t.Errorf("a label holds a NINO: %q", s.labelValues()[i])
 	}
 }
+
+// TestAdminProfiles: the admin listener serves Go's profiles for the
+// engineer on call, but not the command line, which may hold a secret.
+func TestAdminProfiles(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	for path, want := range map[string]int{
+		"/debug/pprof/heap":      http.StatusOK,
+		"/debug/pprof/goroutine": http.StatusOK,
+		"/debug/pprof/cmdline":   http.StatusNotFound,
+		"/debug/pprof/symbol":    http.StatusNotFound,
+	} {
+		resp, err := http.Get(h.admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}
