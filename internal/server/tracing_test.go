@@ -84,16 +84,16 @@ func TestTracingProduce(t *testing.T) {
 		server.AttrCorrelationID:    attribute.StringValue(got.header.Get(hmrc.HeaderCorrelationID)),
 	} {
 		if v, ok := attr(req, key); !ok || v != want {
-			t.Errorf("request span %s = %v (present %v), want %v", key, v.Emit(), ok, want.Emit())
+			t.Errorf("request span %s = %v (present %v), want %v", key, v.String(), ok, want.String())
 		}
 	}
 	if v, ok := attr(req, "error.type"); ok {
-		t.Errorf("request span of a 200 has error.type %q", v.Emit())
+		t.Errorf("request span of a 200 has error.type %q", v.String())
 	}
 	nino := regexp.MustCompile(`[A-Z]{2}[0-9]{6}[A-D]`)
 	for _, kv := range req.Attributes() {
-		if nino.MatchString(kv.Value.Emit()) {
-			t.Errorf("request span attribute %s holds a NINO: %q", kv.Key, kv.Value.Emit())
+		if nino.MatchString(kv.Value.String()) {
+			t.Errorf("request span attribute %s holds a NINO: %q", kv.Key, kv.Value.String())
 		}
 	}
 
@@ -102,7 +102,7 @@ func TestTracingProduce(t *testing.T) {
 		t.Errorf("rules.evaluate's parent = %s, want the request span %s", eval.Parent().SpanID(), req.SpanContext().SpanID())
 	}
 	if v, ok := attr(eval, "assist.messages"); !ok || v.AsInt64() == 0 {
-		t.Errorf("rules.evaluate assist.messages = %v (present %v), want the messages of a calculation that has some", v.Emit(), ok)
+		t.Errorf("rules.evaluate assist.messages = %v (present %v), want the messages of a calculation that has some", v.String(), ok)
 	}
 	// Fetching, decoding and storing are children of the request too.
 	for _, name := range []string{"calc.fetch", "calc.decode", "store.create_report"} {
