@@ -17,28 +17,30 @@ import (
 // Record is one record to deliver, as the store queues it beside what it
 // proves.
 type Record struct {
-	params river.InsertManyParams
+	args  river.JobArgs
+	queue string
 }
 
 // NRS is the record of a non-repudiation submission.
 func NRS(s nrs.Submission) Record {
 	key := s.Metadata.NotableEvent + ":" + s.Metadata.SearchKeys.ReportID
-	return Record{river.InsertManyParams{Args: NRSArgs{Submission: s, IdempotencyKey: key}, InsertOpts: &river.InsertOpts{Queue: queueNRS}}}
+	return Record{args: NRSArgs{Submission: s, IdempotencyKey: key}, queue: queueNRS}
 }
 
 // Event is the record of an interaction event; correlationID is
 // the X-CorrelationId of the request that caused it.
 func Event(e events.Event, correlationID string) Record {
 	key := e.EventName + ":" + e.FeedbackID
-	return Record{river.InsertManyParams{Args: EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID}, InsertOpts: &river.InsertOpts{Queue: queueEvents}}}
+	return Record{args: EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID}, queue: queueEvents}
 }
 
 // Queue inserts records in a caller's transaction, so that a record commits
 // with the report or acknowledgement it proves, or not at all. It delivers
 // nothing: an Outbox's workers do, in this process or another.
 //
-// It inserts with a statement of its own, prepared once, that sets the
-// columns River's insert sets for a job with no options beyond its queue.
+// It inserts with statements of its own (on SQLite one prepared once, on
+// PostgreSQL one of many rows for a batch) that set the columns River's
+// insert sets for a job with no options beyond its queue.
 // Profiling assist bench showed River's own insert was the one writer's
 // largest cost: on SQLite its statement is parsed afresh on every call, and
 // on PostgreSQL (through database/sql) its array parameters are written as
@@ -95,12 +97,12 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, records []Record) erro
 	}
 	stmt := tx.StmtContext(ctx, q.insert)
 	for _, r := range records {
-		args, err := json.Marshal(r.params.Args)
+		args, err := json.Marshal(r.args)
 		if err != nil {
-			return fmt.Errorf("outbox: encode %s: %w", r.params.Args.Kind(), err)
+			return fmt.Errorf("outbox: encode %s: %w", r.args.Kind(), err)
 		}
-		if _, err := stmt.ExecContext(ctx, string(args), r.params.Args.Kind(), q.maxAttempts, r.params.InsertOpts.Queue); err != nil {
-			return fmt.Errorf("outbox: queue %s: %w", r.params.Args.Kind(), err)
+		if _, err := stmt.ExecContext(ctx, string(args), r.args.Kind(), q.maxAttempts, r.queue); err != nil {
+			return fmt.Errorf("outbox: queue %s: %w", r.args.Kind(), err)
 		}
 	}
 	return nil
@@ -113,16 +115,16 @@ func (q *Queue) insertRows(ctx context.Context, tx *sql.Tx, records []Record) er
 	fmt.Fprintf(&b, postgresInsert, q.table)
 	params := make([]any, 0, 4*len(records))
 	for i, r := range records {
-		args, err := json.Marshal(r.params.Args)
+		args, err := json.Marshal(r.args)
 		if err != nil {
-			return fmt.Errorf("outbox: encode %s: %w", r.params.Args.Kind(), err)
+			return fmt.Errorf("outbox: encode %s: %w", r.args.Kind(), err)
 		}
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		n := len(params)
 		fmt.Fprintf(&b, postgresRow, n+1, n+2, n+3, n+4)
-		params = append(params, string(args), r.params.Args.Kind(), q.maxAttempts, r.params.InsertOpts.Queue)
+		params = append(params, string(args), r.args.Kind(), q.maxAttempts, r.queue)
 	}
 	if _, err := tx.ExecContext(ctx, b.String(), params...); err != nil {
 		return fmt.Errorf("outbox: queue %d records: %w", len(records), err)

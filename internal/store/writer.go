@@ -19,10 +19,11 @@ import (
 // them in one transaction: one fsync for many requests instead of one each.
 // One writer, on PostgreSQL too: measured there, one writer made batches of
 // 16 and 2,300 writes a second where four made batches of 3 and 1,300,
-// since a commit costs about the same whatever it holds. A request waits until its batch has committed, so an answer
-// still means the write is durable. When the queue is full the write is
-// refused at once with ErrQueueFull (the server answers 503 with
-// Retry-After) rather than left to wait on a lock.
+// since a commit costs about the same whatever it holds. A request waits
+// until its batch has committed, so an answer still means the write is
+// durable. When the queue is full the write is refused at once with
+// ErrQueueFull (the server answers 503 with Retry-After) rather than left
+// to wait on a lock.
 
 // ErrQueueFull means more writes are waiting than the store accepts: try
 // again shortly. Busy reports it.
@@ -55,9 +56,8 @@ type write struct {
 
 type writer struct {
 	queue chan write
-	// records queues the batch's records, all in one statement: on SQLite
-	// River's insert is parsed afresh each time, so one per batch rather
-	// than one per write.
+	// records queues the records of the whole batch at its end, in one
+	// call (one statement on PostgreSQL).
 	records *outbox.Queue
 	begin   func(ctx context.Context) (*sql.Tx, error)
 	dialect dialect
