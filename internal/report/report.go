@@ -87,6 +87,12 @@ type Acknowledgement struct {
 	RequestID      string // the X-CorrelationId of the acknowledging request
 }
 
+// Key is what acknowledging a report needs of it: whose it is, the
+// correlation id it is acknowledged with, and what the event names.
+type Key struct {
+	ID, NINO, TaxYear, CalculationID, CorrelationID string
+}
+
 // Proof is what is queued with a report or an acknowledgement, in the same
 // transaction, to be delivered later: the non-repudiation submission and
 // the interaction event, each nil when that delivery is off.
@@ -105,6 +111,9 @@ type Repository interface {
 	// Report returns a report and its acknowledgement (nil when there is
 	// none), or an error wrapping ErrNotFound.
 	Report(ctx context.Context, id string) (*Report, *Acknowledgement, error)
+	// ReportKey returns a report's Key, or an error wrapping ErrNotFound:
+	// a cheaper read than Report, for acknowledgements.
+	ReportKey(ctx context.Context, id string) (*Key, error)
 	// Acknowledge records a.ReportID's first acknowledgement and queues its
 	// proof; it reports false, and changes nothing, when the report was
 	// acknowledged before.
@@ -315,7 +324,8 @@ func (s *Service) reportProof(r *Report, headers map[string]string, en, cy *rule
 		p.NRS = &sub
 	}
 	if s.opts.Events {
-		e, err := events.GenerateReport(r.ID, r.CreatedAt, meta(r, r.RequestedBy), en.Messages[:r.Shown], cy.Messages[:r.Shown])
+		m := events.Meta{NINO: r.NINO, TaxYear: r.TaxYear, CalculationID: r.CalculationID, By: r.RequestedBy}
+		e, err := events.GenerateReport(r.ID, r.CreatedAt, m, en.Messages[:r.Shown], cy.Messages[:r.Shown])
 		if err != nil {
 			return p, fmt.Errorf("report %s: %w", r.ID, err)
 		}
@@ -338,7 +348,7 @@ type AckRequest struct {
 // nothing new.
 func (s *Service) Acknowledge(ctx context.Context, req AckRequest) error {
 	id := strings.ToLower(req.ReportID)
-	r, _, err := s.opts.Repo.Report(ctx, id)
+	r, err := s.opts.Repo.ReportKey(ctx, id)
 	if err != nil {
 		return fmt.Errorf("find report: %w", err)
 	}
@@ -355,7 +365,7 @@ func (s *Service) Acknowledge(ctx context.Context, req AckRequest) error {
 		p.NRS = &sub
 	}
 	if s.opts.Events {
-		e := events.AcknowledgeReport(id, a.AcknowledgedAt, meta(r, a.By))
+		e := events.AcknowledgeReport(id, a.AcknowledgedAt, events.Meta{NINO: r.NINO, TaxYear: r.TaxYear, CalculationID: r.CalculationID, By: a.By})
 		p.Event = &e
 	}
 	created, err := s.opts.Repo.Acknowledge(ctx, a, p)
@@ -371,10 +381,6 @@ func (s *Service) Acknowledge(ctx context.Context, req AckRequest) error {
 // Find returns a report and its acknowledgement, for the sandbox.
 func (s *Service) Find(ctx context.Context, reportID string) (*Report, *Acknowledgement, error) {
 	return s.opts.Repo.Report(ctx, strings.ToLower(reportID))
-}
-
-func meta(r *Report, by identity.Party) events.Meta {
-	return events.Meta{NINO: r.NINO, TaxYear: r.TaxYear, CalculationID: r.CalculationID, By: by}
 }
 
 // newCorrelationID returns 32 random bytes as 64 upper-case hex characters.

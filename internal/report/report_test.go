@@ -53,6 +53,16 @@ func (m *memRepo) Report(_ context.Context, id string) (*Report, *Acknowledgemen
 	return r, m.acks[id], nil
 }
 
+func (m *memRepo) ReportKey(_ context.Context, id string) (*Key, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.reports[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return &Key{ID: r.ID, NINO: r.NINO, TaxYear: r.TaxYear, CalculationID: r.CalculationID, CorrelationID: r.CorrelationID}, nil
+}
+
 func (m *memRepo) Acknowledge(_ context.Context, a *Acknowledgement, p Proof) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

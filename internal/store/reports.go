@@ -152,6 +152,22 @@ func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *repor
 	return &r, ack, nil
 }
 
+// ReportKey returns what acknowledging a report needs of it.
+func (db *DB) ReportKey(ctx context.Context, id string) (_ *report.Key, err error) {
+	ctx, end := tracing.Start(ctx, nil, "store.report_key")
+	defer end(&err)
+	const q = `SELECT id, nino, tax_year, calculation_id, correlation_id FROM reports WHERE id = $1`
+	var k report.Key
+	err = db.queryRow(ctx, q, id).Scan(&k.ID, &k.NINO, &k.TaxYear, &k.CalculationID, &k.CorrelationID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("report %s: %w", id, report.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select report: %w", err)
+	}
+	return &k, nil
+}
+
 // Acknowledge records the first acknowledgement of a report and queues its
 // proof, in the next group commit; a repeat queues nothing.
 func (db *DB) Acknowledge(ctx context.Context, a *report.Acknowledgement, p report.Proof) (bool, error) {

@@ -153,6 +153,14 @@ func TestReports(t *testing.T) {
 		if _, _, err := db.Report(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, report.ErrNotFound) {
 			t.Errorf("Report(unknown) = %v, want report.ErrNotFound", err)
 		}
+		key, err := db.ReportKey(ctx, want.ID)
+		wantKey := &report.Key{ID: want.ID, NINO: want.NINO, TaxYear: want.TaxYear, CalculationID: want.CalculationID, CorrelationID: want.CorrelationID}
+		if err != nil || *key != *wantKey {
+			t.Errorf("ReportKey() = %+v, %v; want %+v", key, err, wantKey)
+		}
+		if _, err := db.ReportKey(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, report.ErrNotFound) {
+			t.Errorf("ReportKey(unknown) = %v, want report.ErrNotFound", err)
+		}
 
 		// A report with no messages keeps a NULL body.
 		empty := sampleReport("4f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
