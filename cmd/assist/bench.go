@@ -69,6 +69,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitFail
 		}
 	}
+	// A record not delivered is a failed run, whatever the rates: a script
+	// running the bench must not take it for a pass.
+	if res.Drain != nil && !res.Drain.Complete {
+		fmt.Fprintf(stderr, "assist bench: not every record was delivered within --drain-timeout\n")
+		return exitFail
+	}
 	return exitOK
 }
 

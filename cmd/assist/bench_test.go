@@ -89,3 +89,17 @@ func TestBenchBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchFailsWhenRecordsAreLost: a run whose records do not all arrive
+// (here the service delivers none) exits 1 after printing its table, so a
+// script cannot take it for a pass.
+func TestBenchFailsWhenRecordsAreLost(t *testing.T) {
+	skipShort(t)
+	t.Setenv(childEnv, "1")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"bench", "--duration", "1s", "--warmup", "0", "--clients", "1", "--individuals", "1", "--agents", "1",
+		"--drain-timeout", "1s", "--serve-flag=--workers=0"}, nil, &stdout, &stderr, func(string) string { return "" })
+	if code != exitFail || !strings.Contains(stdout.String(), "NOT ALL DELIVERED") || !strings.Contains(stderr.String(), "not every record was delivered") {
+		t.Errorf("assist bench with no delivery workers = %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+}
