@@ -24,7 +24,7 @@ import (
 
 // States lists the outbox job states always reported, so that a zero is a
 // zero and not a missing series.
-var States = []string{"available", "scheduled", "retryable", "running", "pending", "completed", "discarded", "cancelled"}
+var States = []string{"available", "scheduled", "retryable", "running", "pending", "discarded", "cancelled"}
 
 // NewRegistry returns a registry holding the Go runtime's and the process's
 // own metrics, for the service's to be added to.

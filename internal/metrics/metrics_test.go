@@ -43,7 +43,7 @@ func TestHandler(t *testing.T) {
 	body, _ := io.ReadAll(rec.Body)
 	for _, want := range []string{
 		`assist_outbox_jobs{state="retryable"} 5`,
-		`assist_outbox_jobs{state="completed"} 0`,
+		`assist_outbox_jobs{state="pending"} 0`,
 		`assist_outbox_dead_jobs 3`,
 		`assist_outbox_up 1`,
 		`go_goroutines`,
