@@ -89,7 +89,10 @@ func TestOutboxMetrics(t *testing.T) {
 		out.Stop(ctx)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
-	for m = gather(t, reg); m[`assist_outbox_dead_letters{destination="events"}`] != 3 || m[`assist_outbox_queue_depth{destination="nrs"}`] != 0; m = gather(t, reg) {
+	// The collectors of one scrape read the table at slightly different
+	// moments: wait until both views have every dead letter.
+	for m = gather(t, reg); m[`assist_outbox_dead_letters{destination="events"}`] != 3 || m[`assist_outbox_dead_jobs`] != 3 ||
+		m[`assist_outbox_queue_depth{destination="nrs"}`] != 0; m = gather(t, reg) {
 		if time.Now().After(deadline) {
 			t.Fatalf("records not delivered or dead-lettered: %v", m)
 		}
