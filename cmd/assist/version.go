@@ -4,10 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-
-	rulefiles "github.com/open-assist/assist/rules"
-
-	"github.com/open-assist/assist/internal/rules"
 )
 
 // runVersion prints what an operator quotes in a bug report: the module
@@ -15,7 +11,7 @@ import (
 // the version of the built-in rule set.
 func runVersion(stdout, stderr io.Writer) int {
 	version, revision, goVersion := buildVersion()
-	cat, err := rules.Load(rulefiles.FS, rules.Reviewed())
+	cat, err := loadCatalogue("")
 	if err != nil {
 		fmt.Fprintf(stderr, "assist version: built-in rules: %v\n", err)
 		return exitFail

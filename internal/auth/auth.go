@@ -9,6 +9,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,22 @@ type Principal struct {
 	ConfidenceLevel int
 	Enrolments      []string
 	Scopes          []string
+}
+
+// IndividualPrincipal is a test individual as the sandbox's tokens carry
+// them: the MTD Income Tax id and enrolment only when enrolled.
+func IndividualPrincipal(nino, mtditid string, enrolled bool, level int, scopes []string) *Principal {
+	p := &Principal{Subject: nino, AffinityGroup: identity.Individual, NINO: nino, ConfidenceLevel: level, Scopes: scopes}
+	if enrolled {
+		p.MTDITID = mtditid
+		p.Enrolments = []string{EnrolmentMTDIT}
+	}
+	return p
+}
+
+// AgentPrincipal is a test agent with an agent services account.
+func AgentPrincipal(arn string, scopes []string) *Principal {
+	return &Principal{Subject: arn, AffinityGroup: identity.Agent, ARN: arn, Enrolments: []string{EnrolmentAgent}, Scopes: scopes}
 }
 
 // Party is who the token speaks for, as reports and their records keep it.
@@ -159,7 +176,8 @@ func (v *Verifier) Verify(ctx context.Context, raw Token) (*Principal, error) {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenBytes)
 	}
 	now := v.now()
-	if p, ok := v.cache.get(ctx, v, raw, now); ok {
+	sum := sha256.Sum256([]byte(raw))
+	if p, ok := v.cache.get(ctx, v, sum, now); ok {
 		return p, nil
 	}
 	tok, err := jwt.ParseSigned(string(raw), allowedAlgs)
@@ -202,13 +220,11 @@ func (v *Verifier) Verify(ctx context.Context, raw Token) (*Principal, error) {
 	if err := v.claims.identity(all, p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	e := verifiedToken{principal: *p, kid: h.KeyID, expiry: std.Expiry.Time()}
-	e.principal.Enrolments = append([]string(nil), p.Enrolments...)
-	e.principal.Scopes = append([]string(nil), p.Scopes...)
+	e := verifiedToken{principal: *p.clone(), kid: h.KeyID, expiry: std.Expiry.Time()}
 	if std.NotBefore != nil {
 		e.notBefore = std.NotBefore.Time()
 	}
-	v.cache.put(raw, e, now)
+	v.cache.put(sum, e, now)
 	return p, nil
 }
 

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
 )
@@ -35,8 +36,7 @@ func newVerified() *verified {
 
 // get returns a copy of the principal of a token verified before and still
 // valid at now, with its key still published.
-func (c *verified) get(ctx context.Context, v *Verifier, raw Token, now time.Time) (*Principal, bool) {
-	sum := sha256.Sum256([]byte(raw))
+func (c *verified) get(ctx context.Context, v *Verifier, sum [sha256.Size]byte, now time.Time) (*Principal, bool) {
 	c.mu.Lock()
 	e, ok := c.entries[sum]
 	c.mu.Unlock()
@@ -46,14 +46,10 @@ func (c *verified) get(ctx context.Context, v *Verifier, raw Token, now time.Tim
 	if _, err := v.keys.Key(ctx, e.kid); err != nil {
 		return nil, false
 	}
-	p := e.principal
-	p.Enrolments = append([]string(nil), p.Enrolments...)
-	p.Scopes = append([]string(nil), p.Scopes...)
-	return &p, true
+	return e.principal.clone(), true
 }
 
-func (c *verified) put(raw Token, e verifiedToken, now time.Time) {
-	sum := sha256.Sum256([]byte(raw))
+func (c *verified) put(sum [sha256.Size]byte, e verifiedToken, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {
@@ -67,4 +63,11 @@ func (c *verified) put(raw Token, e verifiedToken, now time.Time) {
 		}
 	}
 	c.entries[sum] = e
+}
+
+// clone is a copy of p that shares no slice with it.
+func (p Principal) clone() *Principal {
+	p.Enrolments = slices.Clone(p.Enrolments)
+	p.Scopes = slices.Clone(p.Scopes)
+	return &p
 }

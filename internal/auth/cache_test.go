@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -69,13 +70,13 @@ func TestVerifiedIsBounded(t *testing.T) {
 	c.max = 3
 	at := time.Unix(1_800_000_000, 0)
 	for i, exp := range []time.Duration{-time.Minute, time.Hour, time.Hour} {
-		c.put(Token(rune('a'+i)), verifiedToken{expiry: at.Add(exp)}, at)
+		c.put(sha256.Sum256([]byte{byte('a' + i)}), verifiedToken{expiry: at.Add(exp)}, at)
 	}
-	c.put("d", verifiedToken{expiry: at.Add(time.Hour)}, at)
+	c.put(sha256.Sum256([]byte("d")), verifiedToken{expiry: at.Add(time.Hour)}, at)
 	if len(c.entries) != 3 {
 		t.Errorf("%d entries after dropping the expired one, want 3", len(c.entries))
 	}
-	c.put("e", verifiedToken{expiry: at.Add(time.Hour)}, at)
+	c.put(sha256.Sum256([]byte("e")), verifiedToken{expiry: at.Add(time.Hour)}, at)
 	if len(c.entries) != 1 {
 		t.Errorf("%d entries after a full cache of live tokens, want 1 (the newest)", len(c.entries))
 	}

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/open-assist/assist/internal/hmrc"
 )
 
 // calculations are realistic calculations, each with its own id: many
@@ -26,11 +28,6 @@ import (
 //
 //go:embed testdata/*.json
 var calculations embed.FS
-
-const (
-	acceptHMRC = "application/vnd.hmrc.1.0+json"
-	apiPrefix  = "/individuals/self-assessment/assist"
-)
 
 // service is the child process serving the API.
 type service struct {
@@ -150,7 +147,7 @@ func (c *client) do(ctx context.Context, method, path, token string, body []byte
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
-		req.Header.Set("Accept", acceptHMRC)
+		req.Header.Set("Accept", hmrc.MediaTypeV1)
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.http.Do(req)
@@ -258,7 +255,7 @@ func journey(c *client, targets []target, l *ledger) Journey {
 	return func(ctx context.Context, rec *Recorder) {
 		t := targets[next.Add(1)%uint64(len(targets))]
 		start := time.Now()
-		status, body, err := c.do(ctx, http.MethodPost, apiPrefix+"/reports/"+t.nino+"/"+t.taxYear+"/"+t.calcID, t.token, nil)
+		status, body, err := c.do(ctx, http.MethodPost, hmrc.PathPrefix+"/reports/"+t.nino+"/"+t.taxYear+"/"+t.calcID, t.token, nil)
 		if err != nil {
 			status = 0
 		}
@@ -273,7 +270,7 @@ func journey(c *client, targets []target, l *ledger) Journey {
 			return
 		}
 		start = time.Now()
-		status, _, err = c.do(ctx, http.MethodPost, apiPrefix+"/reports/acknowledge/"+t.nino+"/"+rep.ReportID+"/"+rep.CorrelationID, t.token, nil)
+		status, _, err = c.do(ctx, http.MethodPost, hmrc.PathPrefix+"/reports/acknowledge/"+t.nino+"/"+rep.ReportID+"/"+rep.CorrelationID, t.token, nil)
 		if err != nil {
 			status = 0
 		}
@@ -294,7 +291,7 @@ func typicalBodySize(ctx context.Context, c *client, targets []target, l *ledger
 			continue
 		}
 		seen[t.calcID] = true
-		status, body, err := c.do(ctx, http.MethodPost, apiPrefix+"/reports/"+t.nino+"/"+t.taxYear+"/"+t.calcID, t.token, nil)
+		status, body, err := c.do(ctx, http.MethodPost, hmrc.PathPrefix+"/reports/"+t.nino+"/"+t.taxYear+"/"+t.calcID, t.token, nil)
 		if err != nil {
 			return 0, err
 		}

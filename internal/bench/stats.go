@@ -86,15 +86,6 @@ func (r *Recorder) Stats(endpoint string, elapsed time.Duration) Stats {
 	return st
 }
 
-// ErrorCount is the number of requests that failed.
-func (s Stats) ErrorCount() int {
-	n := 0
-	for _, c := range s.Errors {
-		n += c
-	}
-	return n
-}
-
 // percentile returns the nearest-rank p-th percentile of sorted: the
 // smallest value that at least p% of the values do not exceed.
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -265,14 +265,9 @@ func (s *Service) principal(ctx context.Context, userID string, scopes []string)
 		if err != nil {
 			return nil, err
 		}
-		p := &auth.Principal{Subject: in.NINO, AffinityGroup: identity.Individual, NINO: in.NINO, ConfidenceLevel: in.ConfidenceLevel, Scopes: scopes}
-		if in.MTDEnrolled {
-			p.MTDITID = in.MTDITID
-			p.Enrolments = []string{auth.EnrolmentMTDIT}
-		}
-		return p, nil
+		return auth.IndividualPrincipal(in.NINO, in.MTDITID, in.MTDEnrolled, in.ConfidenceLevel, scopes), nil
 	case identity.Agent:
-		return &auth.Principal{Subject: u.ARN, AffinityGroup: identity.Agent, ARN: u.ARN, Enrolments: []string{auth.EnrolmentAgent}, Scopes: scopes}, nil
+		return auth.AgentPrincipal(u.ARN, scopes), nil
 	default:
 		return nil, fmt.Errorf("oauth: test user has affinity group %q", u.AffinityGroup)
 	}

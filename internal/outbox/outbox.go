@@ -48,8 +48,8 @@ import (
 // Each receiver has its own River queue, and so its own workers, so that a
 // slow or failing receiver does not hold back deliveries to the other.
 const (
-	queueNRS    = "nrs"
-	queueEvents = "events"
+	queueNRS    = DestinationNRS
+	queueEvents = DestinationEvents
 	// legacyQueue is where every job went before the split. Workers stay
 	// on it so that jobs queued by an older version, or by one still
 	// running beside this one, are delivered.

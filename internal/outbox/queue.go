@@ -17,21 +17,23 @@ import (
 // Record is one record to deliver, as the store queues it beside what it
 // proves.
 type Record struct {
-	args  river.JobArgs
-	queue string
+	args river.JobArgs
 }
+
+// queue is the River queue of the record's destination.
+func (r Record) queue() string { return destination(r.args.Kind()) }
 
 // NRS is the record of a non-repudiation submission.
 func NRS(s nrs.Submission) Record {
 	key := s.Metadata.NotableEvent + ":" + s.Metadata.SearchKeys.ReportID
-	return Record{args: NRSArgs{Submission: s, IdempotencyKey: key}, queue: queueNRS}
+	return Record{args: NRSArgs{Submission: s, IdempotencyKey: key}}
 }
 
 // Event is the record of an interaction event; correlationID is
 // the X-CorrelationId of the request that caused it.
 func Event(e events.Event, correlationID string) Record {
 	key := e.EventName + ":" + e.FeedbackID
-	return Record{args: EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID}, queue: queueEvents}
+	return Record{args: EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID}}
 }
 
 // Queue inserts records in a caller's transaction, so that a record commits
@@ -46,12 +48,11 @@ func Event(e events.Event, correlationID string) Record {
 // on PostgreSQL (through database/sql) its array parameters are written as
 // text and parsed again character by character, payloads included.
 type Queue struct {
+	// insert is SQLite's; on PostgreSQL (nil) a batch's records go in one
+	// statement of many rows, as there each statement is a round trip.
 	insert      *sql.Stmt
 	maxAttempts int
-	// postgres inserts a batch's records with one statement of many rows:
-	// there each statement is a round trip to the server.
-	postgres bool
-	table    string
+	table       string
 }
 
 // The inserts mirror River's JobInsertFastManyNoReturning (v0.51) for jobs
@@ -79,9 +80,9 @@ func NewQueue(ctx context.Context, db *sql.DB, dialect, schema string, maxAttemp
 		}
 		return &Queue{insert: stmt, maxAttempts: maxAttempts}, nil
 	case dialect == "postgres" && schema == "":
-		return &Queue{postgres: true, table: "", maxAttempts: maxAttempts}, nil
+		return &Queue{maxAttempts: maxAttempts}, nil
 	case dialect == "postgres":
-		return &Queue{postgres: true, table: `"` + strings.ReplaceAll(schema, `"`, `""`) + `".`, maxAttempts: maxAttempts}, nil
+		return &Queue{table: `"` + strings.ReplaceAll(schema, `"`, `""`) + `".`, maxAttempts: maxAttempts}, nil
 	default:
 		return nil, fmt.Errorf("outbox: no queue for %s with schema %q", dialect, schema)
 	}
@@ -92,7 +93,7 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, records []Record) erro
 	if len(records) == 0 {
 		return nil
 	}
-	if q.postgres {
+	if q.insert == nil {
 		return q.insertRows(ctx, tx, records)
 	}
 	stmt := tx.StmtContext(ctx, q.insert)
@@ -101,7 +102,7 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, records []Record) erro
 		if err != nil {
 			return fmt.Errorf("outbox: encode %s: %w", r.args.Kind(), err)
 		}
-		if _, err := stmt.ExecContext(ctx, string(args), r.args.Kind(), q.maxAttempts, r.queue); err != nil {
+		if _, err := stmt.ExecContext(ctx, string(args), r.args.Kind(), q.maxAttempts, r.queue()); err != nil {
 			return fmt.Errorf("outbox: queue %s: %w", r.args.Kind(), err)
 		}
 	}
@@ -124,7 +125,7 @@ func (q *Queue) insertRows(ctx context.Context, tx *sql.Tx, records []Record) er
 		}
 		n := len(params)
 		fmt.Fprintf(&b, postgresRow, n+1, n+2, n+3, n+4)
-		params = append(params, string(args), r.args.Kind(), q.maxAttempts, r.queue)
+		params = append(params, string(args), r.args.Kind(), q.maxAttempts, r.queue())
 	}
 	if _, err := tx.ExecContext(ctx, b.String(), params...); err != nil {
 		return fmt.Errorf("outbox: queue %d records: %w", len(records), err)

@@ -67,7 +67,7 @@ type Options struct {
 // Client checks relationships with the service at a base URL. It is safe
 // for concurrent use.
 type Client struct {
-	base   *url.URL
+	base   string // without a trailing slash
 	http   *http.Client
 	opts   Options
 	flight singleflight.Group
@@ -106,7 +106,7 @@ func New(baseURL string, opts Options) (*Client, error) {
 		opts.Now = time.Now
 	}
 	return &Client{
-		base: u,
+		base: strings.TrimSuffix(u.String(), "/"),
 		http: &http.Client{
 			// A redirect is not an answer of the check; following it could
 			// take the caller's token elsewhere.
@@ -213,7 +213,7 @@ func (c *Client) check(ctx context.Context, arn, nino string) (string, error) {
 func (c *Client) ask(ctx context.Context, service, arn, nino string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	u := strings.TrimSuffix(c.base.String(), "/") + "/agent/" + url.PathEscape(arn) +
+	u := c.base + "/agent/" + url.PathEscape(arn) +
 		"/service/" + service + "/client/NI/" + url.PathEscape(nino)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

@@ -175,7 +175,6 @@ type Options struct {
 // Service produces and acknowledges reports.
 type Service struct {
 	opts Options
-	now  func() time.Time
 }
 
 // NewService returns a Service, checking that it has what it needs.
@@ -200,7 +199,7 @@ func NewService(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{opts: o, now: o.Now}, nil
+	return &Service{opts: o}, nil
 }
 
 // Produce evaluates the calculation (or, in the sandbox, applies a fixed
@@ -299,7 +298,7 @@ func (s *Service) newReport(req Request, en, cy *rules.Result) *Report {
 		CorrelationID:  newCorrelationID(),
 		RuleSetVersion: res.RuleSetVersion,
 		Language:       req.Language,
-		CreatedAt:      s.now().UTC(),
+		CreatedAt:      s.opts.Now().UTC(),
 		Messages:       res.Messages,
 		// The engine orders messages by importance, the same in both
 		// languages; the first MaxMessages are shown.
@@ -358,7 +357,7 @@ func (s *Service) Acknowledge(ctx context.Context, req AckRequest) error {
 	if subtle.ConstantTimeCompare([]byte(r.CorrelationID), []byte(req.CorrelationID)) != 1 {
 		return ErrCorrelationMismatch
 	}
-	a := &Acknowledgement{ReportID: id, AcknowledgedAt: s.now().UTC(), By: req.By, RequestID: req.RequestID}
+	a := &Acknowledgement{ReportID: id, AcknowledgedAt: s.opts.Now().UTC(), By: req.By, RequestID: req.RequestID}
 	p := Proof{RequestID: req.RequestID}
 	if s.opts.NRS {
 		sub := nrs.NewSubmission(nrs.EventReportAcknowledged, nrs.AcknowledgementPayload(id), a.AcknowledgedAt, a.By, req.Headers, id)

@@ -155,8 +155,10 @@ type thresholdFile struct {
 
 // Catalogue is a compiled rule set.
 type Catalogue struct {
-	info     CatalogueInfo
-	hash     string
+	info CatalogueInfo
+	// version is Version, made once at Load: every report and evaluation
+	// asks for it.
+	version  string
 	rules    []*compiled // in message order: severity, priority, then id
 	limits   map[string]map[string]float64
 	messages map[string]MessageText
@@ -289,7 +291,7 @@ func Load(fsys fs.FS, opts ...LoadOption) (*Catalogue, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w:\n%w", ErrCatalogue, errors.Join(problems...))
 	}
-	c.hash = hex.EncodeToString(h.Sum(nil))[:12]
+	c.version = c.info.Version + "+" + hex.EncodeToString(h.Sum(nil))[:12]
 	sort.Slice(c.rules, func(i, j int) bool {
 		a, b := c.rules[i], c.rules[j]
 		if a.Severity.rank() != b.Severity.rank() {
@@ -305,7 +307,7 @@ func Load(fsys fs.FS, opts ...LoadOption) (*Catalogue, error) {
 
 // Version is the human version from catalogue.yaml and a hash of every file's
 // content: two catalogues with the same Version give the same results.
-func (c *Catalogue) Version() string { return c.info.Version + "+" + c.hash }
+func (c *Catalogue) Version() string { return c.version }
 
 // Rules returns the rules in message order: severity, priority, then id.
 func (c *Catalogue) Rules() []Rule {

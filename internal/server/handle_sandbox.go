@@ -121,12 +121,7 @@ func (s *Server) handleCreateIndividual() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		p := &auth.Principal{Subject: ind.NINO, AffinityGroup: identity.Individual, NINO: ind.NINO, ConfidenceLevel: level, Scopes: scopes}
-		if enrolled {
-			p.MTDITID = ind.MTDITID
-			p.Enrolments = []string{auth.EnrolmentMTDIT}
-		}
-		tok, ttl, err := s.opts.Issuer.Issue(p)
+		tok, ttl, err := s.opts.Issuer.Issue(auth.IndividualPrincipal(ind.NINO, ind.MTDITID, enrolled, level, scopes))
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -166,8 +161,7 @@ func (s *Server) handleCreateAgent() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		p := &auth.Principal{Subject: in.ARN, AffinityGroup: identity.Agent, ARN: in.ARN, Enrolments: []string{auth.EnrolmentAgent}, Scopes: scopes}
-		tok, ttl, err := s.opts.Issuer.Issue(p)
+		tok, ttl, err := s.opts.Issuer.Issue(auth.AgentPrincipal(in.ARN, scopes))
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,20 @@ type dialect struct {
 }
 
 var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
+
+// sqliteQueries holds queries already rebound: they are constants (or, in
+// bulk loads, one per batch size), few, and some run for every request, on
+// the one writer among others.
+var sqliteQueries sync.Map
+
+func sqliteRebind(q string) string {
+	if b, ok := sqliteQueries.Load(q); ok {
+		return b.(string)
+	}
+	b := dollarParam.ReplaceAllString(q, "?$1")
+	sqliteQueries.Store(q, b)
+	return b
+}
 
 // parseDSN picks the dialect from the --db value: "sqlite:PATH" (also
 // "sqlite://PATH") for the embedded store, "postgres://..." (or
@@ -35,7 +50,7 @@ func parseDSN(dsn string) (dialect, error) {
 			name:   "sqlite",
 			driver: "sqlite",
 			// SQLite numbers parameters ?NNN; $N would be a named parameter.
-			rebind: func(q string) string { return dollarParam.ReplaceAllString(q, "?$1") },
+			rebind: sqliteRebind,
 			// WAL lets readers run beside the single writer; writers wait
 			// (busy_timeout) rather than fail, and take the write lock at
 			// BEGIN (immediate) so that two transactions never deadlock on

@@ -21,16 +21,11 @@ type storedMessage struct {
 	Title    string       `json:"title"`
 	Body     string       `json:"body"`
 	Action   string       `json:"action"`
-	Links    []storedLink `json:"links"`
+	Links    []rules.Link `json:"links"`
 	Path     string       `json:"path"`
 	// Hidden marks a message that applied but was not shown; reports
 	// stored before the cap showed every message, so absent means shown.
 	Hidden bool `json:"hidden,omitempty"`
-}
-
-type storedLink struct {
-	Title string `json:"title"`
-	URL   string `json:"url"`
 }
 
 // CreateReport stores a new report and queues its proof, in the next
@@ -41,9 +36,9 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof
 	msgs := make([]storedMessage, len(r.Messages))
 	for i, m := range r.Messages {
 		msgs[i] = storedMessage{RuleID: m.RuleID, Severity: string(m.Severity), Title: m.Title, Body: m.Body, Action: m.Action,
-			Path: m.Path, Links: make([]storedLink, len(m.Links)), Hidden: i >= r.Shown}
-		for j, l := range m.Links {
-			msgs[i].Links[j] = storedLink{Title: l.Title, URL: l.URL}
+			Path: m.Path, Links: m.Links, Hidden: i >= r.Shown}
+		if m.Links == nil {
+			msgs[i].Links = []rules.Link{}
 		}
 	}
 	msgJSON, err := json.Marshal(msgs)
@@ -126,9 +121,9 @@ func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *repor
 	r.Messages = make([]rules.Message, len(msgs))
 	for i, m := range msgs {
 		r.Messages[i] = rules.Message{RuleID: m.RuleID, Severity: rules.Severity(m.Severity), Title: m.Title, Body: m.Body,
-			Action: m.Action, Path: m.Path, Links: make([]rules.Link, len(m.Links))}
-		for j, l := range m.Links {
-			r.Messages[i].Links[j] = rules.Link{Title: l.Title, URL: l.URL}
+			Action: m.Action, Path: m.Path, Links: m.Links}
+		if m.Links == nil {
+			r.Messages[i].Links = []rules.Link{}
 		}
 		// Shown messages come first.
 		if !m.Hidden {

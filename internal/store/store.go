@@ -235,11 +235,17 @@ func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // InTx runs f in a transaction, committing when it returns nil and rolling
 // back otherwise.
 func (db *DB) InTx(ctx context.Context, f func(tx *Tx) error) error {
-	sqlTx, err := db.db.BeginTx(ctx, nil)
+	return runTx(ctx, func(ctx context.Context) (*sql.Tx, error) { return db.db.BeginTx(ctx, nil) }, db.dialect, f)
+}
+
+// runTx runs f in a transaction begun by begin, committing when it returns
+// nil and rolling back otherwise.
+func runTx(ctx context.Context, begin func(context.Context) (*sql.Tx, error), d dialect, f func(tx *Tx) error) error {
+	sqlTx, err := begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := f(&Tx{tx: sqlTx, d: db.dialect}); err != nil {
+	if err := f(&Tx{tx: sqlTx, d: d}); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil {
 			return fmt.Errorf("rolling back transaction: %v (original error: %w)", rbErr, err)
 		}

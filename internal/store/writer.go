@@ -156,14 +156,12 @@ func (w *writer) run() {
 		select {
 		case first = <-w.queue:
 		case <-w.stop:
-			// Writes queued before Close still get their commit.
-			for {
-				select {
-				case op := <-w.queue:
-					w.commit([]write{op})
-				default:
-					return
-				}
+			// Writes queued before Close still get their commit, in
+			// batches as ever; the writer stops once none is left.
+			select {
+			case first = <-w.queue:
+			default:
+				return
 			}
 		}
 		batch = append(batch[:0], first)
@@ -207,28 +205,20 @@ func (w *writer) inTx(batch []write) error {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	sqlTx, err := w.begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	tx := &Tx{tx: sqlTx, d: w.dialect}
-	var records []outbox.Record
-	for _, op := range batch {
-		rs, err := op.apply(ctx, tx)
-		if err != nil {
-			sqlTx.Rollback()
-			return err
+	return runTx(ctx, w.begin, w.dialect, func(tx *Tx) error {
+		var records []outbox.Record
+		for _, op := range batch {
+			rs, err := op.apply(ctx, tx)
+			if err != nil {
+				return err
+			}
+			records = append(records, rs...)
 		}
-		records = append(records, rs...)
-	}
-	if err := w.records.InsertTx(ctx, sqlTx, records); err != nil {
-		sqlTx.Rollback()
-		return fmt.Errorf("queue proof: %w", err)
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
-	}
-	return nil
+		if err := w.records.InsertTx(ctx, tx.tx, records); err != nil {
+			return fmt.Errorf("queue proof: %w", err)
+		}
+		return nil
+	})
 }
 
 // close stops the writer once the writes already queued are committed.
