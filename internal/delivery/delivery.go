@@ -69,14 +69,20 @@ func PostJSON(ctx context.Context, hc *http.Client, url string, headers http.Hea
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &Error{
-			Status:     resp.StatusCode,
-			Retryable:  RetryableStatus(resp.StatusCode),
-			RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-			Err:        errors.New(firstLine(string(data))),
-		}
+		return nil, StatusError(resp, firstLine(string(data)))
 	}
 	return data, nil
+}
+
+// StatusError is the failure of an answer with an unwanted status: worth
+// another attempt or not by its status, and when the receiver asked for it.
+func StatusError(resp *http.Response, msg string) *Error {
+	return &Error{
+		Status:     resp.StatusCode,
+		Retryable:  RetryableStatus(resp.StatusCode),
+		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		Err:        errors.New(msg),
+	}
 }
 
 func firstLine(s string) string {

@@ -45,7 +45,7 @@ func (s *Server) handleProduce() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		s.metrics.Report(rep)
+		s.opts.Metrics.Report(rep)
 		if rep.Body == nil {
 			w.WriteHeader(http.StatusNoContent)
 			return

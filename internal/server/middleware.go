@@ -73,7 +73,7 @@ func (s *Server) base(next http.Handler) http.Handler {
 		// A caller's traceparent makes this request's span part of its
 		// trace. The route is not known until the mux has matched it: the
 		// span is named when it ends.
-		ctx := s.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx := s.opts.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := s.tracer.Start(ctx, "HTTP", trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(semconv.HTTPRequestMethodKey.String(spanMethod(r.Method)), attribute.String(AttrCorrelationID, id)))
 		defer span.End()
@@ -102,7 +102,7 @@ func (s *Server) base(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK // what net/http sends for a handler that wrote nothing
 			}
-			s.metrics.Request(route, status, string(sw.code), time.Since(start))
+			s.opts.Metrics.Request(route, status, string(sw.code), time.Since(start))
 			endSpan(span, r.Method, r.Pattern, status, sw.code)
 		}()
 		if len(r.RequestURI) > MaxURIBytes {
@@ -211,7 +211,7 @@ func (s *Server) api(scope string, next http.Handler) http.Handler {
 		}
 		if s.rate != nil {
 			if wait, ok := s.rate.allow(p.Subject, time.Now()); !ok {
-				s.metrics.Rejected(metrics.ReasonRateLimit)
+				s.opts.Metrics.Rejected(metrics.ReasonRateLimit)
 				w.Header().Set("Retry-After", retryAfter(wait))
 				s.fail(w, r, errThrottled)
 				return
@@ -222,13 +222,13 @@ func (s *Server) api(scope string, next http.Handler) http.Handler {
 			return
 		}
 		if !s.slots.acquire(r.Context()) {
-			s.metrics.Rejected(metrics.ReasonSaturation)
+			s.opts.Metrics.Rejected(metrics.ReasonSaturation)
 			s.fail(w, r, errBusy)
 			return
 		}
-		s.metrics.Started()
+		s.opts.Metrics.Started()
 		defer func() {
-			s.metrics.Finished()
+			s.opts.Metrics.Finished()
 			s.slots.release()
 		}()
 		ctx, cancel := context.WithTimeout(auth.NewContext(r.Context(), p, raw), s.opts.RequestTimeout)

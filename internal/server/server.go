@@ -97,15 +97,13 @@ const (
 
 // Server serves the API.
 type Server struct {
-	opts       Options
-	log        *slog.Logger
-	now        func() time.Time
-	handler    http.Handler
-	rate       *rateLimiter // nil: no rate limit
-	slots      *slots
-	metrics    *metrics.API
-	tracer     trace.Tracer
-	propagator propagation.TextMapPropagator
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	handler http.Handler
+	rate    *rateLimiter // nil: no rate limit
+	slots   *slots
+	tracer  trace.Tracer
 }
 
 // New returns a Server, checking that it has what it needs.
@@ -161,8 +159,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Propagator == nil {
 		opts.Propagator = propagation.TraceContext{}
 	}
-	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now, metrics: opts.Metrics,
-		tracer: opts.Tracing.Tracer(tracing.Scope), propagator: opts.Propagator}
+	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now,
+		tracer: opts.Tracing.Tracer(tracing.Scope)}
 	s.slots = &slots{ch: make(chan struct{}, opts.MaxInFlight), wait: opts.QueueWait}
 	if opts.RateLimit > 0 {
 		s.rate = newRateLimiter(opts.RateLimit, opts.RateBurst, maxRateKeys)

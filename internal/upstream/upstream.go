@@ -131,11 +131,6 @@ func (c *Client) attempt(ctx context.Context, u string) ([]byte, error) {
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, fmt.Errorf("upstream: %w", report.ErrCalculationNotFound)
 	default:
-		return nil, fmt.Errorf("upstream: %w", &delivery.Error{
-			Status:     resp.StatusCode,
-			Retryable:  delivery.RetryableStatus(resp.StatusCode),
-			RetryAfter: delivery.RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-			Err:        errors.New("unexpected status"),
-		})
+		return nil, fmt.Errorf("upstream: %w", delivery.StatusError(resp, "unexpected status"))
 	}
 }
