@@ -137,11 +137,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("seed: %w\n%s", err, svc.logTail(20))
 	}
 	var l ledger
-	size, err := typicalBodySize(ctx, api, targets, &l)
+	size, none, err := typicalBodySize(ctx, api, targets, &l)
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
 	res.LimitBodyBytes = size
+	var nrsSize, eventSize int
+	if cfg.Delivery {
+		if nrsSize, eventSize, err = recordSizes(ctx, l.records(), nrs, events); err != nil {
+			return nil, err
+		}
+	}
 
 	// The limit first, while the service is idle, then the service, so
 	// that the drain is timed from the end of the service's load.
@@ -153,15 +159,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	log.Info("measuring the limit", slog.Int("body_bytes", size))
 	lim := measure(ctx, cfg, limitJourney(newClient(limURL, cfg.Clients)), Limit)
 	limSrv.Close()
+	flo, err := measureFloor(ctx, cfg, log, targets, none, size, nrsSize, eventSize)
+	if err != nil {
+		return nil, err
+	}
 
 	log.Info("measuring the service", slog.Int("targets", len(targets)))
-	svcPhases := measure(ctx, cfg, journey(api, targets, &l), Produce, Acknowledge)
+	svcPhases := measure(ctx, cfg, journey(api, targets, &l, Produce, Acknowledge), Produce, Acknowledge)
 	loadEnd := time.Now()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	limitRate := lim[0].Saturation.Rate
 	for _, ep := range svcPhases {
+		if limitRate > 0 {
+			ep.Ratio = ep.Saturation.Rate / limitRate
+		}
+		res.Endpoints = append(res.Endpoints, ep)
+	}
+	for _, ep := range flo {
 		if limitRate > 0 {
 			ep.Ratio = ep.Saturation.Rate / limitRate
 		}
@@ -178,6 +194,48 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// recordSizes waits (at most 30 s) for the n records the seed promised
+// and returns their mean sizes at each receiver.
+func recordSizes(ctx context.Context, n int, nrs, events *Receiver) (int, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if got, _ := nrs.AwaitCount(ctx, n); got < n {
+		return 0, 0, fmt.Errorf("seed: %d of %d NRS records arrived in 30 s", got, n)
+	}
+	if got, _ := events.AwaitCount(ctx, n); got < n {
+		return 0, 0, fmt.Errorf("seed: %d of %d events arrived in 30 s", got, n)
+	}
+	return nrs.MeanSize(), events.MeanSize(), nil
+}
+
+// measureFloor measures the floor (see floor) on receivers of its own, and
+// waits until it has sent every record so that the service's phase does
+// not share the machine with them.
+func measureFloor(ctx context.Context, cfg Config, log *slog.Logger, targets []target, none map[string]bool, size, nrsSize, eventSize int) ([]Endpoint, error) {
+	var nrs, events *Receiver
+	if cfg.Delivery {
+		var err error
+		if nrs, err = NewReceiver(); err != nil {
+			return nil, err
+		}
+		defer nrs.Close()
+		if events, err = NewReceiver(); err != nil {
+			return nil, err
+		}
+		defer events.Close()
+	}
+	f, err := startFloor(size, nrs, events, nrsSize, eventSize)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("measuring the floor", slog.Int("nrs_bytes", nrsSize), slog.Int("event_bytes", eventSize))
+	var l ledger
+	eps := measure(ctx, cfg, journey(newClient(f.url, cfg.Clients), floorTargets(targets, none), &l, FloorProduce, FloorAcknowledge),
+		FloorProduce, FloorAcknowledge)
+	f.close()
+	return eps, nil
 }
 
 // measure measures one target: a warm-up, saturation with Closed, then half of

@@ -154,3 +154,51 @@ func errorCount(s Stats) int {
 	}
 	return n
 }
+
+// TestFloor answers as the service does and sends one record of each size
+// to each receiver for every report and acknowledgement.
+func TestFloor(t *testing.T) {
+	nrs, err := NewReceiver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nrs.Close()
+	events, err := NewReceiver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	f, err := startFloor(500, nrs, events, 700, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := floorTargets([]target{{calcID: "a"}, {calcID: "b"}}, map[string]bool{"b": true})
+	c := newClient(f.url, 2)
+	ctx := context.Background()
+	var l ledger
+	rec := NewRecorder()
+	j := journey(c, targets, &l, FloorProduce, FloorAcknowledge)
+	for range 4 { // a (200, then acknowledged), b (204), a, b
+		j(ctx, rec)
+	}
+	f.close()
+
+	if s := rec.Stats(FloorProduce, time.Second); s.Requests != 4 || errorCount(s) != 0 {
+		t.Errorf("produce: %d requests, errors %v; want 4 and none", s.Requests, s.Errors)
+	}
+	if s := rec.Stats(FloorAcknowledge, time.Second); s.Requests != 2 || errorCount(s) != 0 {
+		t.Errorf("acknowledge: %d requests, errors %v; want 2 and none", s.Requests, s.Errors)
+	}
+	for _, tc := range []struct {
+		name string
+		r    *Receiver
+		size int
+	}{{"nrs", nrs, 700}, {"events", events, 300}} {
+		if n, _ := tc.r.Count(); n != 4 || tc.r.MeanSize() != tc.size {
+			t.Errorf("%s: %d records of %d bytes, want 4 of %d", tc.name, n, tc.r.MeanSize(), tc.size)
+		}
+	}
+	if int(l.reports.Load()) != 2 || int(l.acks.Load()) != 2 {
+		t.Errorf("ledger: %d reports, %d acks; want 2 and 2", l.reports.Load(), l.acks.Load())
+	}
+}

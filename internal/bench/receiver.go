@@ -21,6 +21,7 @@ type Receiver struct {
 	srv  *http.Server
 	mu   sync.Mutex
 	keys map[string]struct{}
+	size int64         // bytes of the new records' bodies
 	last time.Time     // when the last new record came
 	news chan struct{} // a token whenever a new record comes
 }
@@ -38,7 +39,7 @@ func NewReceiver() (*Receiver, error) {
 }
 
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
-	io.Copy(io.Discard, http.MaxBytesReader(w, req.Body, 16<<20))
+	n, _ := io.Copy(io.Discard, http.MaxBytesReader(w, req.Body, 16<<20))
 	key := req.Header.Get("Idempotency-Key")
 	if key == "" {
 		http.Error(w, "no Idempotency-Key", http.StatusBadRequest)
@@ -47,6 +48,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	if _, seen := r.keys[key]; !seen && len(r.keys) < maxKeys {
 		r.keys[key] = struct{}{}
+		r.size += n
 		r.last = time.Now()
 		select {
 		case r.news <- struct{}{}:
@@ -62,6 +64,16 @@ func (r *Receiver) Count() (int, time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.keys), r.last
+}
+
+// MeanSize is the mean body size of the distinct records received.
+func (r *Receiver) MeanSize() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.keys) == 0 {
+		return 0
+	}
+	return int(r.size / int64(len(r.keys)))
 }
 
 // AwaitCount waits until the receiver has at least n records or ctx ends,

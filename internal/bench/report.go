@@ -49,6 +49,7 @@ func WriteText(w io.Writer, r *Result) error {
 		return err
 	}
 	fmt.Fprintf(w, "\nlimit: a bare net/http handler answering %d bytes, driven the same way\n", r.LimitBodyBytes)
+	fmt.Fprintln(w, "floor: the same journeys against a server that only answers and sends the records: the most any service could reach here")
 	fmt.Fprintf(w, "peak RSS of the service: %.1f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
 	switch d := r.Drain; {
 	case d == nil:

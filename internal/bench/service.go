@@ -249,8 +249,8 @@ const (
 )
 
 // journey produces a report on one of targets (each in turn) and, when it
-// answers 200, acknowledges it.
-func journey(c *client, targets []target, l *ledger) Journey {
+// answers 200, acknowledges it; produce and ack name the two endpoints.
+func journey(c *client, targets []target, l *ledger, produce, ack string) Journey {
 	var next atomic.Uint64
 	return func(ctx context.Context, rec *Recorder) {
 		t := targets[next.Add(1)%uint64(len(targets))]
@@ -259,14 +259,14 @@ func journey(c *client, targets []target, l *ledger) Journey {
 		if err != nil {
 			status = 0
 		}
-		rec.Add(Produce, status, time.Since(start), status == http.StatusOK || status == http.StatusNoContent)
+		rec.Add(produce, status, time.Since(start), status == http.StatusOK || status == http.StatusNoContent)
 		if status != http.StatusOK {
 			return
 		}
 		l.reports.Add(1)
 		var rep struct{ ReportID, CorrelationID string }
 		if err := json.Unmarshal(body, &rep); err != nil {
-			rec.Add(Acknowledge, 0, 0, false)
+			rec.Add(ack, 0, 0, false)
 			return
 		}
 		start = time.Now()
@@ -274,7 +274,7 @@ func journey(c *client, targets []target, l *ledger) Journey {
 		if err != nil {
 			status = 0
 		}
-		rec.Add(Acknowledge, status, time.Since(start), status == http.StatusNoContent)
+		rec.Add(ack, status, time.Since(start), status == http.StatusNoContent)
 		if status == http.StatusNoContent {
 			l.acks.Add(1) // each report is acknowledged once: always the first
 		}
@@ -282,10 +282,11 @@ func journey(c *client, targets []target, l *ledger) Journey {
 }
 
 // typicalBodySize produces one report of each calculation with the first
-// caller and returns the mean size of the 200 answers.
-func typicalBodySize(ctx context.Context, c *client, targets []target, l *ledger) (int, error) {
+// caller and returns the mean size of the 200 answers, and the
+// calculations that gave none.
+func typicalBodySize(ctx context.Context, c *client, targets []target, l *ledger) (int, map[string]bool, error) {
 	total, n := 0, 0
-	seen := map[string]bool{}
+	seen, none := map[string]bool{}, map[string]bool{}
 	for _, t := range targets {
 		if seen[t.calcID] {
 			continue
@@ -293,18 +294,20 @@ func typicalBodySize(ctx context.Context, c *client, targets []target, l *ledger
 		seen[t.calcID] = true
 		status, body, err := c.do(ctx, http.MethodPost, hmrc.PathPrefix+"/reports/"+t.nino+"/"+t.taxYear+"/"+t.calcID, t.token, nil)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		if status == http.StatusOK {
-			l.reports.Add(1)
-			total += len(body)
-			n++
+		if status != http.StatusOK {
+			none[t.calcID] = true
+			continue
 		}
+		l.reports.Add(1)
+		total += len(body)
+		n++
 	}
 	if n == 0 {
-		return 0, errors.New("no calculation gave a report")
+		return 0, nil, errors.New("no calculation gave a report")
 	}
-	return total / n, nil
+	return total / n, none, nil
 }
 
 // limitServer is the least a Go HTTP server can do per request: answer a
