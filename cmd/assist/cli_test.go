@@ -285,7 +285,7 @@ func newProductionAPI(t *testing.T, dsn string) *productionAPI {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := report.NewService(report.Options{Repo: db, Analyzer: catalogueAnalyzer{cat}, Source: db, Encode: server.EncodeReport, Log: log, MaxMessages: 5})
+	svc, err := report.NewService(report.Options{Repo: db, Analyzer: cat, Source: db, Encode: server.EncodeReport, Log: log, MaxMessages: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/oauth"
@@ -84,7 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	svc, err := report.NewService(report.Options{
 		Repo:                db,
-		Analyzer:            catalogueAnalyzer{cat},
+		Analyzer:            cat,
 		Source:              source,
 		Encode:              server.EncodeReport,
 		Log:                 log,
@@ -180,11 +179,4 @@ func startAdmin(ctx context.Context, addr string, metrics http.Handler, log *slo
 	done := make(chan error, 1)
 	go func() { done <- server.RunAdmin(ctx, ln, metrics, log) }()
 	return func() error { return <-done }, nil
-}
-
-// catalogueAnalyzer runs the rule catalogue for the report service.
-type catalogueAnalyzer struct{ cat *rules.Catalogue }
-
-func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
-	return a.cat.EvaluateBoth(ctx, c)
 }

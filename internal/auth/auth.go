@@ -51,6 +51,7 @@ type Principal struct {
 	ConfidenceLevel int
 	Enrolments      []string
 	Scopes          []string
+	ClientID        string // the application the token was issued to, when the token says
 }
 
 // IndividualPrincipal is a test individual as the sandbox's tokens carry
@@ -97,6 +98,7 @@ type claims struct {
 	ARN             string   `json:"arn,omitempty"`
 	ConfidenceLevel int      `json:"confidenceLevel,omitempty"`
 	Enrolments      []string `json:"enrolments,omitempty"`
+	ClientID        string   `json:"client_id,omitempty"`
 }
 
 // allowedAlgs are the signature algorithms a token may use: asymmetric

@@ -21,6 +21,7 @@ type ClaimNames struct {
 	ARN             string
 	Enrolments      string // array of strings (or one space-separated string)
 	ConfidenceLevel string // integer
+	ClientID        string // the application the token was issued to
 }
 
 // DefaultClaims are the names the sandbox's own tokens use.
@@ -32,6 +33,7 @@ var DefaultClaims = ClaimNames{
 	ARN:             "arn",
 	Enrolments:      "enrolments",
 	ConfidenceLevel: "confidenceLevel",
+	ClientID:        "client_id", // RFC 9068's name
 }
 
 // claimField is one settable name of ClaimNames.
@@ -44,7 +46,7 @@ type claimField struct {
 func (n *ClaimNames) fields() []claimField {
 	return []claimField{
 		{"scope", &n.Scope}, {"affinityGroup", &n.AffinityGroup}, {"nino", &n.NINO}, {"mtdItId", &n.MTDITID},
-		{"arn", &n.ARN}, {"enrolments", &n.Enrolments}, {"confidenceLevel", &n.ConfidenceLevel},
+		{"arn", &n.ARN}, {"enrolments", &n.Enrolments}, {"confidenceLevel", &n.ConfidenceLevel}, {"clientId", &n.ClientID},
 	}
 }
 
@@ -54,7 +56,7 @@ var reservedClaims = []string{"iss", "aud", "exp", "iat", "nbf", "jti"}
 
 // ParseClaimNames reads a mapping such as "nino=hmrc_nino,arn=agent_code":
 // each field (scope, affinityGroup, nino, mtdItId, arn, enrolments,
-// confidenceLevel) named takes that claim; the others keep DefaultClaims'.
+// confidenceLevel, clientId) named takes that claim; the others keep DefaultClaims'.
 // "" is DefaultClaims.
 func ParseClaimNames(s string) (ClaimNames, error) {
 	names := DefaultClaims
@@ -71,7 +73,7 @@ func ParseClaimNames(s string) (ClaimNames, error) {
 		}
 		i := slices.IndexFunc(fields, func(f claimField) bool { return f.name == field })
 		if i < 0 {
-			return ClaimNames{}, fmt.Errorf("unknown field %q (want scope, affinityGroup, nino, mtdItId, arn, enrolments or confidenceLevel)", field)
+			return ClaimNames{}, fmt.Errorf("unknown field %q (want scope, affinityGroup, nino, mtdItId, arn, enrolments, confidenceLevel or clientId)", field)
 		}
 		if given[field] {
 			return ClaimNames{}, fmt.Errorf("field %q is mapped twice", field)
@@ -130,6 +132,7 @@ func (n ClaimNames) identity(all map[string]json.RawMessage, p *Principal) error
 	p.MTDITID = str(n.MTDITID)
 	p.ARN = str(n.ARN)
 	p.Enrolments = list(n.Enrolments)
+	p.ClientID = str(n.ClientID)
 	if raw, ok := all[n.ConfidenceLevel]; ok && err == nil {
 		var f float64
 		if e := json.Unmarshal(raw, &f); e != nil || f != math.Trunc(f) || f < 0 || f > 1000 {

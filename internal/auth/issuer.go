@@ -83,6 +83,7 @@ func (i *Issuer) Issue(p *Principal) (Token, int, error) {
 		MTDITID:         p.MTDITID,
 		ARN:             p.ARN,
 		ConfidenceLevel: p.ConfidenceLevel,
+		ClientID:        p.ClientID,
 		Enrolments:      p.Enrolments,
 	}
 	raw, err := jwt.Signed(i.signer).Claims(c).Serialize()

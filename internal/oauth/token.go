@@ -107,6 +107,7 @@ func (s *Service) exchangeCode(ctx context.Context, app *store.Application, req 
 	if err != nil {
 		return nil, err
 	}
+	p.ClientID = app.ClientID
 	resp, err := s.issue(p, code.Scope)
 	if err != nil {
 		return nil, err
@@ -156,6 +157,7 @@ func (s *Service) refresh(ctx context.Context, app *store.Application, req Token
 		if err != nil {
 			return nil, err
 		}
+		p.ClientID = old.ClientID
 		if resp, err = s.issue(p, strings.Join(scopes, " ")); err != nil {
 			return nil, err
 		}
@@ -182,7 +184,7 @@ func (s *Service) clientCredentials(app *store.Application, req TokenRequest) (*
 	if oerr != nil {
 		return nil, oerr
 	}
-	return s.issue(&auth.Principal{Subject: app.ClientID, Scopes: scopes}, strings.Join(scopes, " "))
+	return s.issue(&auth.Principal{Subject: app.ClientID, ClientID: app.ClientID, Scopes: scopes}, strings.Join(scopes, " "))
 }
 
 func (s *Service) issue(p *auth.Principal, scope string) (*TokenResponse, error) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/open-assist/assist/internal/calc"
 	"github.com/open-assist/assist/internal/events"
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/rules"
@@ -74,6 +75,9 @@ type Report struct {
 	// Body is the exact response body returned to the client, or nil when
 	// no message was shown (a 204).
 	Body []byte
+	// Fraud is what the request's fraud prevention headers showed; nil for
+	// reports made before they were checked.
+	Fraud *fraud.Assessment
 }
 
 // ShownMessages returns the messages the customer saw, in order.
@@ -123,7 +127,7 @@ type Repository interface {
 // Analyzer runs the guidance engine on a calculation, giving the same
 // messages in English and in Welsh.
 type Analyzer interface {
-	Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error)
+	Analyze(ctx context.Context, c *calc.Calculation, f *fraud.Assessment) (en, cy *rules.Result, err error)
 }
 
 // CalculationSource fetches a calculation as the Individual Calculations API
@@ -148,6 +152,10 @@ type Request struct {
 	Headers map[string]string
 	// Scenario is the sandbox's Gov-Test-Scenario, if any.
 	Scenario string
+	// Fraud is the assessment of the request's fraud prevention headers:
+	// the rules read it, and it is stored with the report. Nil when the
+	// request was not checked.
+	Fraud *fraud.Assessment
 }
 
 // Options are the dependencies and settings of a Service.
@@ -253,7 +261,7 @@ func (s *Service) analyze(ctx context.Context, req Request) (en, cy *rules.Resul
 	// Guidance names the customer the request is for: paths to their data
 	// must carry the NINO the client asked about.
 	c.NINO = req.NINO
-	en, cy, err = s.opts.Analyzer.Analyze(ctx, c)
+	en, cy, err = s.opts.Analyzer.Analyze(ctx, c, req.Fraud)
 	if err != nil {
 		return nil, nil, fmt.Errorf("analyze calculation %s: %w", req.CalculationID, err)
 	}
@@ -306,6 +314,7 @@ func (s *Service) newReport(req Request, en, cy *rules.Result) *Report {
 		RuleErrors:  res.Errors,
 		RequestedBy: req.By,
 		RequestID:   req.RequestID,
+		Fraud:       req.Fraud,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/rules"
@@ -86,12 +87,13 @@ func (f fakeSource) Calculation(context.Context, string, string, string) ([]byte
 // fixedAnalyzer gives n messages, "en i" and "cy i", and notes the NINO
 // it was asked about.
 type fixedAnalyzer struct {
-	n    int
-	nino string
+	n     int
+	nino  string
+	fraud *fraud.Assessment
 }
 
-func (a *fixedAnalyzer) Analyze(_ context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
-	a.nino = c.NINO
+func (a *fixedAnalyzer) Analyze(_ context.Context, c *calc.Calculation, f *fraud.Assessment) (en, cy *rules.Result, err error) {
+	a.nino, a.fraud = c.NINO, f
 	result := func(prefix string) *rules.Result {
 		res := &rules.Result{RuleSetVersion: "v1"}
 		for i := range a.n {
@@ -208,6 +210,24 @@ func TestProduceUsesTheRequestNINO(t *testing.T) {
 	}
 	if a.nino != "TC663795B" {
 		t.Errorf("analyzer saw NINO %q, want the request's TC663795B", a.nino)
+	}
+}
+
+// The request's fraud prevention assessment reaches the rules and is kept
+// with the report.
+func TestProduceKeepsTheFraudAssessment(t *testing.T) {
+	t.Parallel()
+	a := &fixedAnalyzer{n: 1}
+	repo := newMemRepo()
+	s := newService(t, repo, a, fakeSource{body: []byte(calcBody)}, nil)
+	f := &fraud.Assessment{ConnectionMethod: "OTHER_DIRECT", Code: fraud.InvalidHeaders, Score: 40,
+		Reasons: []fraud.Reason{{Code: fraud.ReasonMissing, Points: 40}}}
+	r, err := s.Produce(context.Background(), Request{NINO: "TC663795B", TaxYear: "2025-26", CalculationID: "12345678", Fraud: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.fraud != f || repo.reports[r.ID].Fraud != f {
+		t.Errorf("analyzer saw %+v and the stored report has %+v; want %+v in both", a.fraud, repo.reports[r.ID].Fraud, f)
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/fraud"
 )
 
 // ErrCatalogue is wrapped by every error Load returns.
@@ -134,6 +135,30 @@ type Case struct {
 	// a fixed calculation id fill in what it lacks.
 	Calculation map[string]any `yaml:"calculation"`
 	TaxYear     string         `yaml:"taxYear"`
+	// Fraud, when given, is what the request's fraud prevention headers
+	// showed, as rules read it; without it, fraud is absent.
+	Fraud *CaseFraud `yaml:"fraud"`
+}
+
+// CaseFraud is a case's fraud prevention assessment.
+type CaseFraud struct {
+	Score            int      `yaml:"score"`
+	Reasons          []string `yaml:"reasons"` // reason codes
+	ConnectionMethod string   `yaml:"connectionMethod"`
+	Valid            bool     `yaml:"valid"`
+	Code             string   `yaml:"code"`
+}
+
+// assessment is f as the engine is given it.
+func (f *CaseFraud) assessment() *fraud.Assessment {
+	if f == nil {
+		return nil
+	}
+	a := &fraud.Assessment{Score: f.Score, ConnectionMethod: f.ConnectionMethod, Valid: f.Valid, Code: f.Code, Reasons: []fraud.Reason{}}
+	for _, code := range f.Reasons {
+		a.Reasons = append(a.Reasons, fraud.Reason{Code: code})
+	}
+	return a
 }
 
 // CatalogueInfo names a catalogue (catalogue.yaml).

@@ -263,7 +263,7 @@ func (c *Catalogue) runCase(ctx context.Context, r *compiled, cs Case) error {
 	if err != nil {
 		return err
 	}
-	findings, ruleErrs, err := c.evaluate(ctx, calculation, []*compiled{r}, true)
+	findings, ruleErrs, err := c.evaluate(ctx, calculation, cs.Fraud.assessment(), []*compiled{r}, true)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,11 @@ const (
 	varVariables   = "variables" // the rule's named variables, in order
 	varItem        = "item"      // the list element a forEach rule is looking at
 	varYear        = "year"      // the point in the tax year (see year.go)
+	// varFraud is what the request's fraud prevention headers showed:
+	// score (0-100), reasons (codes), connectionMethod, valid and code.
+	// Absent when the report was not asked for over the API (rule cases
+	// without it, simulations), so rules reading it stay quiet there.
+	varFraud = "fraud"
 )
 
 // newEnv builds the one CEL environment every rule compiles in.
@@ -47,6 +52,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(varVariables, dynMap),
 		cel.Variable(varItem, cel.DynType),
 		cel.Variable(varYear, dynMap),
+		cel.Variable(varFraud, dynMap),
 		cel.OptionalTypes(),
 		cel.CrossTypeNumericComparisons(true),
 		ext.Strings(),

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/tracing"
 )
 
@@ -41,7 +42,7 @@ func (f finding) value(name string, lang Lang) any {
 // rule that fails is reported in Result.Errors and the others still run.
 // The only error is ctx's.
 func (c *Catalogue) Evaluate(ctx context.Context, doc *calc.Calculation, lang Lang) (*Result, error) {
-	rs, err := c.evaluateIn(ctx, doc, lang)
+	rs, err := c.evaluateIn(ctx, doc, nil, lang)
 	if err != nil {
 		return nil, err
 	}
@@ -52,18 +53,26 @@ func (c *Catalogue) Evaluate(ctx context.Context, doc *calc.Calculation, lang La
 // The two results hold the same messages in the same order, so en.Messages[i]
 // and cy.Messages[i] are one message in two languages.
 func (c *Catalogue) EvaluateBoth(ctx context.Context, doc *calc.Calculation) (en, cy *Result, err error) {
-	rs, err := c.evaluateIn(ctx, doc, English, Welsh)
+	return c.Analyze(ctx, doc, nil)
+}
+
+// Analyze is EvaluateBoth for a report asked for over the API (it makes a
+// Catalogue the report service's Analyzer): f, the assessment of the
+// request's fraud prevention headers, is what rules read as fraud (absent
+// when f is nil).
+func (c *Catalogue) Analyze(ctx context.Context, doc *calc.Calculation, f *fraud.Assessment) (en, cy *Result, err error) {
+	rs, err := c.evaluateIn(ctx, doc, f, English, Welsh)
 	if err != nil {
 		return nil, nil, err
 	}
 	return rs[0], rs[1], nil
 }
 
-func (c *Catalogue) evaluateIn(ctx context.Context, doc *calc.Calculation, langs ...Lang) (_ []*Result, err error) {
+func (c *Catalogue) evaluateIn(ctx context.Context, doc *calc.Calculation, f *fraud.Assessment, langs ...Lang) (_ []*Result, err error) {
 	// The span joins the trace of the request the calculation came with.
 	ctx, end := tracing.Start(ctx, nil, "rules.evaluate", attribute.String("assist.rule_set_version", c.Version()))
 	defer end(&err)
-	findings, ruleErrs, err := c.evaluate(ctx, doc, c.rules, slices.Contains(langs, Welsh))
+	findings, ruleErrs, err := c.evaluate(ctx, doc, f, c.rules, slices.Contains(langs, Welsh))
 	if err != nil {
 		return nil, err
 	}
@@ -108,12 +117,12 @@ findings:
 // Exclusive rules run first: when one fires, the other rules' messages
 // would be dropped (see Rule.Exclusive), so they are not run at all, and
 // their errors are not reported. Otherwise every rule runs, in order.
-func (c *Catalogue) evaluate(ctx context.Context, doc *calc.Calculation, rules []*compiled, welsh bool) ([]finding, []RuleError, error) {
+func (c *Catalogue) evaluate(ctx context.Context, doc *calc.Calculation, f *fraud.Assessment, rules []*compiled, welsh bool) ([]finding, []RuleError, error) {
 	start := doc.StartYear()
 	// One activation and one variables map serve every rule and item in
 	// turn: rules run one at a time, and nothing a rule keeps (its
 	// evidence) refers to them.
-	act := &activation{in: c.inputs(doc), vars: &lazyVars{}, welsh: welsh}
+	act := &activation{in: c.inputs(doc, f), vars: &lazyVars{}, welsh: welsh}
 	act.vars.act = act
 	type outcome struct {
 		findings []finding
@@ -184,9 +193,10 @@ type inputs struct {
 	isFinal                                 ref.Val
 	limits                                  ref.Val
 	year                                    map[string]any
+	fraud                                   map[string]any // nil: absent
 }
 
-func (c *Catalogue) inputs(doc *calc.Calculation) *inputs {
+func (c *Catalogue) inputs(doc *calc.Calculation, f *fraud.Assessment) *inputs {
 	section := func(name string) map[string]any {
 		if m := doc.Section(name); m != nil {
 			return m
@@ -217,7 +227,22 @@ func (c *Catalogue) inputs(doc *calc.Calculation) *inputs {
 		isFinal:     types.Bool(final),
 		limits:      types.DefaultTypeAdapter.NativeToValue(limits),
 		year:        yearOf(doc, final, meta),
+		fraud:       fraudOf(f),
 	}
+}
+
+// fraudOf is f as rules read it: reasons as their codes, so that a rule
+// can ask whether one is there without reading the scoring's details.
+func fraudOf(f *fraud.Assessment) map[string]any {
+	if f == nil {
+		return nil
+	}
+	reasons := make([]string, len(f.Reasons))
+	for i, r := range f.Reasons {
+		reasons[i] = r.Code
+	}
+	return map[string]any{"score": int64(f.Score), "reasons": reasons, "connectionMethod": f.ConnectionMethod,
+		"valid": f.Valid, "code": f.Code}
 }
 
 // activation is what one rule's expressions read: the calculation's inputs,
@@ -253,6 +278,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.in.limits, true
 	case varYear:
 		return a.in.year, true
+	case varFraud:
+		return a.in.fraud, a.in.fraud != nil
 	case varParams:
 		return a.params, true
 	case varVariables:

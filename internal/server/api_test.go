@@ -15,6 +15,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/rules"
 )
@@ -527,7 +528,7 @@ func TestProductionHasNoSandbox(t *testing.T) {
 // failingAnalyzer fails or panics, to check the 500 path.
 type failingAnalyzer struct{ panic bool }
 
-func (f failingAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
+func (f failingAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, _ *fraud.Assessment) (en, cy *rules.Result, err error) {
 	if f.panic {
 		panic("boom: secret detail")
 	}

@@ -63,12 +63,6 @@ func realCatalogue(tb testing.TB) *rules.Catalogue {
 	return catalogue
 }
 
-type catalogueAnalyzer struct{ cat *rules.Catalogue }
-
-func (a catalogueAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
-	return a.cat.EvaluateBoth(ctx, c)
-}
-
 // syncBuffer collects logs from concurrent requests.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -159,7 +153,7 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	analyzer := ho.analyzer
 	if analyzer == nil {
-		analyzer = catalogueAnalyzer{realCatalogue(tb)}
+		analyzer = realCatalogue(tb)
 	}
 	var source report.CalculationSource = db
 	if ho.source != nil {

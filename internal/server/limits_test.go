@@ -12,6 +12,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
@@ -128,17 +129,17 @@ type blockingAnalyzer struct {
 	next    report.Analyzer
 }
 
-func (a blockingAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
+func (a blockingAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, f *fraud.Assessment) (en, cy *rules.Result, err error) {
 	a.started <- struct{}{}
 	<-a.release
-	return a.next.Analyze(ctx, c)
+	return a.next.Analyze(ctx, c, f)
 }
 
 // TestSaturation: with every slot taken a request waits briefly, then gets
 // 503 with Retry-After; the request in flight still completes.
 func TestSaturation(t *testing.T) {
 	t.Parallel()
-	an := blockingAnalyzer{started: make(chan struct{}, 1), release: make(chan struct{}), next: catalogueAnalyzer{realCatalogue(t)}}
+	an := blockingAnalyzer{started: make(chan struct{}, 1), release: make(chan struct{}), next: realCatalogue(t)}
 	h := newHarness(t, harnessOptions{analyzer: an, maxInFlight: 1, queueWait: 50 * time.Millisecond})
 	user := h.newIndividual(`{}`)
 	data, c := nudges(t)

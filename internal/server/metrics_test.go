@@ -169,7 +169,7 @@ func TestMetricsMessages(t *testing.T) {
 // counted as such; and no label holds a NINO.
 func TestMetricsRequests(t *testing.T) {
 	t.Parallel()
-	an := blockingAnalyzer{started: make(chan struct{}, 1), release: make(chan struct{}), next: catalogueAnalyzer{realCatalogue(t)}}
+	an := blockingAnalyzer{started: make(chan struct{}, 1), release: make(chan struct{}), next: realCatalogue(t)}
 	h := newHarness(t, harnessOptions{analyzer: an, rateLimit: 0.5, rateBurst: 3, maxInFlight: 1, queueWait: 50 * time.Millisecond})
 	user := h.newIndividual(`{}`)
 	data, c := nudges(t)

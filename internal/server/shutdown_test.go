@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
@@ -24,7 +25,7 @@ import (
 // slowAnalyzer takes its time, so that a request is in flight at shutdown.
 type slowAnalyzer struct{ started chan struct{} }
 
-func (s slowAnalyzer) Analyze(ctx context.Context, c *calc.Calculation) (en, cy *rules.Result, err error) {
+func (s slowAnalyzer) Analyze(ctx context.Context, c *calc.Calculation, f *fraud.Assessment) (en, cy *rules.Result, err error) {
 	close(s.started)
 	time.Sleep(300 * time.Millisecond)
 	return &rules.Result{RuleSetVersion: "slow"}, &rules.Result{RuleSetVersion: "slow"}, nil

@@ -117,7 +117,7 @@ func TestTracingProduce(t *testing.T) {
 // method, never by the path.
 func TestTracingErrors(t *testing.T) {
 	t.Parallel()
-	an := blockingAnalyzer{started: make(chan struct{}, 1), release: make(chan struct{}), next: catalogueAnalyzer{realCatalogue(t)}}
+	an := blockingAnalyzer{started: make(chan struct{}, 1), release: make(chan struct{}), next: realCatalogue(t)}
 	rec := tracetest.NewSpanRecorder()
 	h := newHarness(t, harnessOptions{analyzer: an, maxInFlight: 1, queueWait: 1, tracing: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))})
 	user := h.newIndividual(`{}`)

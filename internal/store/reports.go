@@ -53,15 +53,23 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof
 	if err != nil {
 		return fmt.Errorf("encode rule errors: %w", err)
 	}
+	var fraudJSON sql.NullString
+	if r.Fraud != nil {
+		b, err := json.Marshal(r.Fraud)
+		if err != nil {
+			return fmt.Errorf("encode fraud assessment: %w", err)
+		}
+		fraudJSON = sql.NullString{String: string(b), Valid: true}
+	}
 	records := proofRecords(p)
 	const q = `INSERT INTO reports (id, nino, tax_year, calculation_id, correlation_id, rule_set_version,
 		language, messages, rule_errors, body, requested_by_group, requested_by_nino, requested_by_arn,
-		request_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+		request_id, created_at, fraud)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
 	return db.writer.do(ctx, "store.create_report", func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
 		_, err := tx.exec(ctx, q, r.ID, r.NINO, r.TaxYear, r.CalculationID, r.CorrelationID, r.RuleSetVersion,
 			string(r.Language), string(msgJSON), string(errJSON), r.Body, string(r.RequestedBy.AffinityGroup),
-			nullString(r.RequestedBy.NINO), nullString(r.RequestedBy.ARN), r.RequestID, formatTime(r.CreatedAt))
+			nullString(r.RequestedBy.NINO), nullString(r.RequestedBy.ARN), r.RequestID, formatTime(r.CreatedAt), fraudJSON)
 		if err != nil {
 			return nil, fmt.Errorf("insert report: %w", err)
 		}
@@ -87,7 +95,7 @@ func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *repor
 	defer end(&err)
 	const q = `SELECT r.id, r.nino, r.tax_year, r.calculation_id, r.correlation_id, r.rule_set_version,
 		r.language, r.messages, r.rule_errors, r.body, r.requested_by_group, r.requested_by_nino,
-		r.requested_by_arn, r.request_id, r.created_at,
+		r.requested_by_arn, r.request_id, r.created_at, r.fraud,
 		a.acknowledged_at, a.affinity_group, a.nino, a.arn, a.request_id
 		FROM reports r LEFT JOIN acknowledgements a ON a.report_id = r.id
 		WHERE r.id = $1`
@@ -97,12 +105,13 @@ func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *repor
 		reqGroup                  string
 		reqNINO, reqARN           sql.NullString
 		createdAt                 string
+		fraudJSON                 sql.NullString
 		ackAt, ackGroup           sql.NullString
 		ackNINO, ackARN, ackReqID sql.NullString
 	)
 	err = db.queryRow(ctx, q, id).Scan(&r.ID, &r.NINO, &r.TaxYear, &r.CalculationID, &r.CorrelationID,
 		&r.RuleSetVersion, &lang, &msgJSON, &errJSON, &r.Body, &reqGroup, &reqNINO,
-		&reqARN, &r.RequestID, &createdAt, &ackAt, &ackGroup, &ackNINO, &ackARN, &ackReqID)
+		&reqARN, &r.RequestID, &createdAt, &fraudJSON, &ackAt, &ackGroup, &ackNINO, &ackARN, &ackReqID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("report %s: %w", id, report.ErrNotFound)
 	}
@@ -132,6 +141,11 @@ func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *repor
 	}
 	if err := json.Unmarshal([]byte(errJSON), &r.RuleErrors); err != nil {
 		return nil, nil, fmt.Errorf("decode rule errors of report %s: %w", id, err)
+	}
+	if fraudJSON.Valid {
+		if err := json.Unmarshal([]byte(fraudJSON.String), &r.Fraud); err != nil {
+			return nil, nil, fmt.Errorf("decode fraud assessment of report %s: %w", id, err)
+		}
 	}
 	if !ackAt.Valid {
 		return &r, nil, nil

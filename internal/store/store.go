@@ -261,6 +261,10 @@ func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return db.db.ExecContext(ctx, db.dialect.rebind(q), args...)
 }
 
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return db.db.QueryContext(ctx, db.dialect.rebind(q), args...)
+}
+
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return db.db.QueryRowContext(ctx, db.dialect.rebind(q), args...)
 }

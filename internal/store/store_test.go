@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
@@ -126,6 +127,8 @@ func sampleReport(id string) *report.Report {
 		RequestedBy: identity.Party{AffinityGroup: identity.Agent, ARN: "AARN1234567"},
 		RequestID:   "0b7e4e8c-5f43-4f8e-9d7b-3d2c1a0f9e8d",
 		Body:        []byte(`{"reportId":"x"}`),
+		Fraud: &fraud.Assessment{ConnectionMethod: "OTHER_DIRECT", Code: fraud.InvalidHeaders, Score: 35,
+			Reasons: []fraud.Reason{{Code: fraud.ReasonMissing, Points: 20, Detail: "gov-client-multi-factor"}, {Code: fraud.ReasonPrivateAddress, Points: 15}}},
 	}
 }
 
@@ -162,14 +165,15 @@ func TestReports(t *testing.T) {
 			t.Errorf("ReportKey(unknown) = %v, want report.ErrNotFound", err)
 		}
 
-		// A report with no messages keeps a NULL body.
+		// A report with no messages keeps a NULL body; one made without
+		// checking its headers has no assessment.
 		empty := sampleReport("4f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
-		empty.Messages, empty.Body, empty.RuleErrors = nil, nil, nil
+		empty.Messages, empty.Body, empty.RuleErrors, empty.Fraud = nil, nil, nil, nil
 		if err := db.CreateReport(ctx, empty, report.Proof{}); err != nil {
 			t.Fatal(err)
 		}
 		got, _, err = db.Report(ctx, empty.ID)
-		if err != nil || got.Body != nil || len(got.Messages) != 0 {
+		if err != nil || got.Body != nil || len(got.Messages) != 0 || got.Fraud != nil {
 			t.Errorf("Report(empty) = %+v, %v; want no body and no messages", got, err)
 		}
 		ids, err := db.ReportIDs(ctx, want.NINO, want.TaxYear, want.CalculationID)
@@ -439,6 +443,51 @@ func TestOpenExisting(t *testing.T) {
 		defer db.Close()
 		if err := db.PutRelationship(ctx, "AARN1234567", "TC663795B", Main); err != nil {
 			t.Errorf("write through OpenExisting: %v", err)
+		}
+	})
+}
+
+// The latest request to each endpoint is kept per owner and connection
+// method, and the latest valid device id per user.
+func TestSeen(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+		seen := func(endpoint, method, device string, minutes int) fraud.Seen {
+			return fraud.Seen{Owner: "app-1", Endpoint: endpoint, ConnectionMethod: method, Subject: "TC663795B",
+				Method: "POST", Path: "/p/" + endpoint, ReceivedAt: at.Add(time.Duration(minutes) * time.Minute),
+				Headers: map[string]string{"gov-client-device-id": device}, DeviceID: device}
+		}
+		for _, s := range []fraud.Seen{
+			seen("produce", "DESKTOP_APP_DIRECT", "d1", 0),
+			seen("produce", "DESKTOP_APP_DIRECT", "d2", 1), // replaces the one before
+			seen("produce", "OTHER_DIRECT", "", 2),
+			seen("acknowledge", "DESKTOP_APP_DIRECT", "d2", 3),
+		} {
+			if err := db.RecordSeen(ctx, s); err != nil {
+				t.Fatalf("RecordSeen(%+v) = %v", s, err)
+			}
+		}
+		got, err := db.Seen(ctx, "app-1", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]fraud.Seen{seen("acknowledge", "DESKTOP_APP_DIRECT", "d2", 3), seen("produce", "OTHER_DIRECT", "", 2)}, got); diff != "" {
+			t.Errorf("Seen(all) (-want +got):\n%s", diff)
+		}
+		got, err = db.Seen(ctx, "app-1", "DESKTOP_APP_DIRECT")
+		if err != nil || len(got) != 2 || got[1].Endpoint != "produce" || got[1].DeviceID != "d2" {
+			t.Errorf("Seen(DESKTOP_APP_DIRECT) = %+v, %v; want acknowledge, then produce with d2", got, err)
+		}
+		if got, err := db.Seen(ctx, "app-2", ""); err != nil || len(got) != 0 {
+			t.Errorf("Seen(another owner) = %+v, %v; want none", got, err)
+		}
+		if id, err := db.LastDeviceID(ctx, "TC663795B"); err != nil || id != "d2" {
+			t.Errorf("LastDeviceID() = %q, %v; want d2 (the latest non-empty)", id, err)
+		}
+		if id, err := db.LastDeviceID(ctx, "nobody"); err != nil || id != "" {
+			t.Errorf("LastDeviceID(nobody) = %q, %v; want none", id, err)
 		}
 	})
 }
