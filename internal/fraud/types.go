@@ -51,6 +51,9 @@ type Issue struct {
 	Code    string
 	Message string
 	Headers []string // lower-case header names
+	// Reason is the Reason* code Assess counts this finding under, "" when it
+	// adds nothing to the score. Not part of HMRC's answer.
+	Reason string
 }
 
 // Header is what was found about one header: every header the connection
