@@ -73,12 +73,28 @@ func issuesOf(is []Issue, name string) []string {
 	return out
 }
 
-func requiredCount(m Method) int {
-	n := 0
+// requires says whether m requires the header name (lower-case).
+func requires(m Method, name string) bool {
 	for _, s := range specs {
-		if s.required.has(m) {
-			n++
+		if strings.EqualFold(s.name, name) {
+			return s.required.has(m)
 		}
 	}
-	return n
+	return false
+}
+
+// set replaces name's value whatever case the key was written in.
+// http.Header.Set alone would add Gov-Client-Device-Id beside
+// Gov-Client-Device-ID, which Validate rightly reads as sent twice.
+func set(h map[string][]string, name, value string) {
+	del(h, name)
+	h[name] = []string{value}
+}
+
+func del(h map[string][]string, name string) {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			delete(h, k)
+		}
+	}
 }
