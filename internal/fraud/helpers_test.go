@@ -98,3 +98,13 @@ func del(h map[string][]string, name string) {
 		}
 	}
 }
+
+func requiredCount(m Method) int {
+	n := 0
+	for _, s := range specs {
+		if s.required.has(m) {
+			n++
+		}
+	}
+	return n
+}
