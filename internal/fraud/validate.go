@@ -180,21 +180,19 @@ func collect(h http.Header) (map[string]string, []string) {
 	names := make([]string, 0, len(keys))
 	for _, k := range keys {
 		name := strings.ToLower(k)
-		for _, v := range h[k] {
-			old, ok := sent[name]
-			switch {
-			case !ok:
-				sent[name] = v
-			case len(old) <= maxValueLen: // past the limit it is rejected anyway
-				sent[name] = old + "," + v
-			}
-		}
-		if _, ok := sent[name]; !ok {
-			sent[name] = "" // a name with no values: sent, empty
-		}
-		if !slices.Contains(names, name) {
+		old, seen := sent[name]
+		if !seen {
 			names = append(names, name)
 		}
+		for _, v := range h[k] {
+			switch {
+			case !seen:
+				old, seen = v, true
+			case len(old) <= maxValueLen: // past the limit it is rejected anyway
+				old += "," + v
+			}
+		}
+		sent[name] = old // "" for a name with no values: sent, empty
 	}
 	slices.Sort(names)
 	return sent, names

@@ -179,7 +179,7 @@ func TestValidateCross(t *testing.T) {
 		{name: "first_hop_matches", method: OtherViaServer,
 			wantCross: []Cross{{Headers: both, Code: ValidHeaders, Errors: []string{}}}},
 		{name: "ipv6_spelt_differently", method: OtherViaServer,
-			set: map[string]string{clientIP: "2001:4860:0:0::8888", forwarded: "by=203.0.113.6&for=2001%3A4860%3A%3A8888"},
+			set:       map[string]string{clientIP: "2001:4860:0:0::8888", forwarded: "by=203.0.113.6&for=2001%3A4860%3A%3A8888"},
 			wantCross: []Cross{{Headers: both, Code: ValidHeaders, Errors: []string{}}}},
 		{name: "by_is_not_vendor_ip", method: DesktopAppViaServer,
 			set:       map[string]string{forwarded: "by=203.0.113.99&for=198.51.100.7"},
