@@ -98,10 +98,11 @@ func checkLocalIPs(f *field, v string) {
 			continue
 		}
 		a, err := netip.ParseAddr(decode(item))
-		switch {
-		case err != nil:
+		if err != nil {
 			f.fail(msgListNotIP)
-		case a.IsLoopback() || a.Unmap().IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified():
+			continue
+		}
+		if a = a.Unmap(); a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
 			f.warn(msgLocalIP)
 		}
 	}
@@ -149,7 +150,7 @@ func checkMACs(f *field, v string) {
 func checkMultiFactor(f *field, v string) {
 	for _, item := range f.list(v) {
 		ps := f.pairs(item)
-		switch t := ps.value("type"); t {
+		switch ps.value("type") {
 		case "":
 			f.fail(msgFactorType)
 		case "TOTP", "AUTH_CODE", "OTHER":

@@ -60,7 +60,7 @@ type Issue struct {
 // method requires, and every Gov-* header sent.
 type Header struct {
 	Name     string // lower-case
-	Value    string // as sent; "" when missing
+	Value    string // as sent (repeated fields joined by commas, cut to 4096 bytes); "" when missing
 	Present  bool
 	Code     string // CodeValidHeader, CodeInvalidHeader, CodePotentiallyInvalid, CodeMissingHeader, CodeEmptyHeader, CodeUnexpectedHeader or CodeTestScenarioHeader
 	Errors   []string
@@ -74,7 +74,8 @@ type Cross struct {
 	Errors  []string
 }
 
-// Result is the validation of one request's headers.
+// Result is the validation of one request's headers. Its slices, and those
+// of its Headers and Cross entries, are empty rather than nil.
 type Result struct {
 	Method   Method // "" when Gov-Client-Connection-Method is missing or not one of Methods
 	Code     string // ValidHeaders, InvalidHeaders, PotentiallyInvalidHeaders or NoHeaders
