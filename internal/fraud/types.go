@@ -51,13 +51,16 @@ type Issue struct {
 	Code    string
 	Message string
 	Headers []string // lower-case header names
+	// Reason is the Reason* code Assess counts this finding under, "" when it
+	// adds nothing to the score. Not part of HMRC's answer.
+	Reason string
 }
 
 // Header is what was found about one header: every header the connection
 // method requires, and every Gov-* header sent.
 type Header struct {
 	Name     string // lower-case
-	Value    string // as sent; "" when missing
+	Value    string // as sent (repeated fields joined by commas, cut to 4096 bytes); "" when missing
 	Present  bool
 	Code     string // CodeValidHeader, CodeInvalidHeader, CodePotentiallyInvalid, CodeMissingHeader, CodeEmptyHeader, CodeUnexpectedHeader or CodeTestScenarioHeader
 	Errors   []string
@@ -71,7 +74,8 @@ type Cross struct {
 	Errors  []string
 }
 
-// Result is the validation of one request's headers.
+// Result is the validation of one request's headers. Its slices, and those
+// of its Headers and Cross entries, are empty rather than nil.
 type Result struct {
 	Method   Method // "" when Gov-Client-Connection-Method is missing or not one of Methods
 	Code     string // ValidHeaders, InvalidHeaders, PotentiallyInvalidHeaders or NoHeaders
