@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/open-assist/assist/internal/fraud"
 )
 
 func TestPercentile(t *testing.T) {
@@ -200,5 +201,14 @@ func TestFloor(t *testing.T) {
 	}
 	if int(l.reports.Load()) != 2 || int(l.acks.Load()) != 2 {
 		t.Errorf("ledger: %d reports, %d acks; want 2 and 2", l.reports.Load(), l.acks.Load())
+	}
+}
+
+// TestFraudHeadersAreValid: the bench sends what real software must, so
+// that the service's reports are those real software would get.
+func TestFraudHeadersAreValid(t *testing.T) {
+	now := time.Now()
+	if r := fraud.Validate(fraudHeaders(now), now.Add(time.Minute)); r.Code != fraud.ValidHeaders {
+		t.Errorf("the bench's headers are %s: %+v %+v", r.Code, r.Errors, r.Warnings)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -136,8 +137,9 @@ func (l *ledger) records() int { return int(l.reports.Load() + l.acks.Load()) }
 
 // client calls the API.
 type client struct {
-	http *http.Client
-	base string
+	http  *http.Client
+	base  string
+	fraud http.Header // sent on every call with a token, as real software sends them
 }
 
 func (c *client) do(ctx context.Context, method, path, token string, body []byte) (int, []byte, error) {
@@ -149,6 +151,9 @@ func (c *client) do(ctx context.Context, method, path, token string, body []byte
 	if token != "" {
 		req.Header.Set("Accept", hmrc.MediaTypeV1)
 		req.Header.Set("Authorization", "Bearer "+token)
+		for k, v := range c.fraud {
+			req.Header[k] = v
+		}
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -343,5 +348,30 @@ func newClient(base string, clients int) *client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = clients * 2
 	tr.MaxIdleConnsPerHost = clients * 2
-	return &client{base: base, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &client{base: base, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, fraud: fraudHeaders(time.Now())}
+}
+
+// fraudHeaders are a desktop app's valid fraud prevention headers, collected
+// at now.
+func fraudHeaders(now time.Time) http.Header {
+	h := http.Header{}
+	for _, kv := range [][2]string{
+		{"Gov-Client-Connection-Method", "DESKTOP_APP_DIRECT"},
+		{"Gov-Client-Device-ID", "beec798b-b366-47fa-b1f8-92cede14a1ce"},
+		{"Gov-Client-User-IDs", "os=bench&assist-bench=bench"},
+		{"Gov-Client-Timezone", "UTC+00:00"},
+		{"Gov-Client-Local-IPs", "10.1.2.3"},
+		{"Gov-Client-Local-IPs-Timestamp", now.UTC().Format("2006-01-02T15:04:05.000Z")},
+		{"Gov-Client-MAC-Addresses", "ea%3A43%3A1a%3A5d%3A21%3A45"},
+		{"Gov-Client-Screens", "width=1920&height=1080&scaling-factor=1&colour-depth=24"},
+		{"Gov-Client-Window-Size", "width=1256&height=803"},
+		{"Gov-Client-User-Agent", "os-family=Linux&os-version=6&device-manufacturer=Bench&device-model=Bench"},
+		{"Gov-Client-Multi-Factor", "type=OTHER&timestamp=" + url.QueryEscape(now.UTC().Format("2006-01-02T15:04Z")) + "&unique-reference=bench"},
+		{"Gov-Vendor-Version", "assist-bench=1"},
+		{"Gov-Vendor-License-IDs", "assist-bench=0"},
+		{"Gov-Vendor-Product-Name", "assist%20bench"},
+	} {
+		h.Set(kv[0], kv[1])
+	}
+	return h
 }

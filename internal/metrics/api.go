@@ -26,6 +26,7 @@ type API struct {
 	messages *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	inFlight prometheus.Gauge
+	fraud    *prometheus.CounterVec
 }
 
 // NewAPI registers the API's metrics on reg. The messages of catalogue are
@@ -56,8 +57,12 @@ func NewAPI(reg prometheus.Registerer, catalogue []rules.Rule) (*API, error) {
 			Name: "assist_api_requests_in_flight",
 			Help: "API requests being served now (holding one of the --max-in-flight slots).",
 		}),
+		fraud: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "assist_fraud_headers_total",
+			Help: "API requests by the fraud prevention headers they carried: connection_method (one of the eight, or \"none\") and outcome (VALID_HEADERS, POTENTIALLY_INVALID_HEADERS, INVALID_HEADERS or NO_HEADERS).",
+		}, []string{"connection_method", "outcome"}),
 	}
-	for _, c := range []prometheus.Collector{a.requests, a.latency, a.messages, a.rejected, a.inFlight} {
+	for _, c := range []prometheus.Collector{a.requests, a.latency, a.messages, a.rejected, a.inFlight, a.fraud} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register API metrics: %w", err)
 		}
@@ -89,6 +94,11 @@ func (a *API) Started() { a.inFlight.Inc() }
 
 // Finished records that an API request gave its slot back.
 func (a *API) Finished() { a.inFlight.Dec() }
+
+// FraudHeaders records the outcome of one request's fraud prevention
+// headers. method must be one of fraud.Methods or "none", so that the
+// label stays bounded whatever clients send.
+func (a *API) FraudHeaders(method, outcome string) { a.fraud.WithLabelValues(method, outcome).Inc() }
 
 // Report records the messages of a report the client was given.
 func (a *API) Report(r *report.Report) {

@@ -40,6 +40,7 @@ func (s *Server) handleProduce() http.Handler {
 			RequestID:     RequestID(ctx),
 			Headers:       nrs.HeaderData(r.Header),
 			Scenario:      r.Header.Get(hmrc.HeaderGovTestScenario),
+			Fraud:         fraudFrom(ctx),
 		})
 		if err != nil {
 			s.fail(w, r, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/report"
@@ -63,6 +64,9 @@ type (
 		CreatedAt       string                 `json:"createdAt"`
 		Messages        []storedMessage        `json:"messages"`
 		Acknowledgement *storedAcknowledgement `json:"acknowledgement"`
+		// Fraud is what the request's fraud prevention headers showed
+		// (null for reports made before they were checked).
+		Fraud *fraud.Assessment `json:"fraud"`
 	}
 	storedMessage struct {
 		RuleID string      `json:"ruleId"`
@@ -315,6 +319,7 @@ func storedView(rep *report.Report, ack *report.Acknowledgement) storedReport {
 		Language:       string(rep.Language),
 		CreatedAt:      rep.CreatedAt.UTC().Format(time.RFC3339Nano),
 		Messages:       make([]storedMessage, 0, len(rep.Messages)),
+		Fraud:          rep.Fraud,
 	}
 	for i, m := range rep.Messages {
 		sm := storedMessage{RuleID: m.RuleID, Title: m.Title, Body: m.Body, Action: m.Action, Path: m.Path, Links: make([]hmrc.Link, 0, len(m.Links)), Shown: i < rep.Shown}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/calc"
+	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/oauth"
@@ -379,8 +380,36 @@ func headers(kv ...string) http.Header {
 }
 
 // api returns the headers of an API call with a token.
+// api is an API call's headers: Accept, the token, kv, and, unless kv
+// sends a connection method of its own, a valid set of fraud prevention
+// headers, as real software sends.
 func api(token string, kv ...string) http.Header {
-	return headers(append([]string{"Accept", v1, "Authorization", "Bearer " + token}, kv...)...)
+	h := headers(append([]string{"Accept", v1, "Authorization", "Bearer " + token}, kv...)...)
+	if h.Get("Gov-Client-Connection-Method") == "" {
+		for i := 0; i < len(validFraudHeaders); i += 2 {
+			h.Set(validFraudHeaders[i], validFraudHeaders[i+1])
+		}
+	}
+	return h
+}
+
+// validFraudHeaders are a desktop app's headers, valid at the harness's
+// clock (timestamps just before it).
+var validFraudHeaders = []string{
+	"Gov-Client-Connection-Method", "DESKTOP_APP_DIRECT",
+	"Gov-Client-Device-ID", "beec798b-b366-47fa-b1f8-92cede14a1ce",
+	"Gov-Client-User-IDs", "os=alice&my-application=alice123",
+	"Gov-Client-Timezone", "UTC+00:00",
+	"Gov-Client-Local-IPs", "10.1.2.3,fc00%3A%3A1",
+	"Gov-Client-Local-IPs-Timestamp", "2026-11-25T11:59:00.000Z",
+	"Gov-Client-MAC-Addresses", "ea%3A43%3A1a%3A5d%3A21%3A45",
+	"Gov-Client-Screens", "width=1920&height=1080&scaling-factor=1&colour-depth=24",
+	"Gov-Client-Window-Size", "width=1256&height=803",
+	"Gov-Client-User-Agent", "os-family=Windows&os-version=10&device-manufacturer=Dell%20Inc.&device-model=XPS13",
+	"Gov-Client-Multi-Factor", "type=TOTP&timestamp=2026-11-25T11%3A50Z&unique-reference=c6b8f3d1e2a4",
+	"Gov-Vendor-Version", "my-application=1.6.0",
+	"Gov-Vendor-License-IDs", "my-application=8D7963490527D33716835EE7C195516D5E562E03B224E9B359836466EE40CDE1",
+	"Gov-Vendor-Product-Name", "My%20Application",
 }
 
 // individual is a sandbox test user.
@@ -457,6 +486,7 @@ type storedReport struct {
 		Title  string `json:"title"`
 		Shown  bool   `json:"shown"`
 	} `json:"messages"`
+	Fraud           *fraud.Assessment `json:"fraud"`
 	Acknowledgement *struct {
 		AcknowledgedAt string `json:"acknowledgedAt"`
 		By             struct {

@@ -191,31 +191,13 @@ func (p *probeWriter) WriteHeader(code int) {
 // api guards an API endpoint with the contract's first two checks: the
 // Accept header (406) and a bearer token (401); then the token's subject's
 // rate limit (429), the scope (401), and a slot among the requests in
-// flight (503).
-func (s *Server) api(scope string, next http.Handler) http.Handler {
+// flight (503). Once admitted, the request's fraud prevention headers are
+// checked for endpoint (never refusing it: see checkHeaders).
+func (s *Server) api(scope, endpoint string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hmrc.AcceptsV1(r.Header.Values("Accept")) {
-			s.fail(w, r, errAccept)
-			return
-		}
-		raw, ok := bearerToken(r.Header.Values("Authorization"))
+		p, raw, ok := s.verify(w, r)
 		if !ok {
-			s.fail(w, r, errMissingCredentials)
 			return
-		}
-		p, err := s.opts.Verifier.Verify(r.Context(), raw)
-		if err != nil {
-			s.log.InfoContext(r.Context(), "token refused", slog.Any("err", err))
-			s.fail(w, r, err)
-			return
-		}
-		if s.rate != nil {
-			if wait, ok := s.rate.allow(p.Subject, time.Now()); !ok {
-				s.opts.Metrics.Rejected(metrics.ReasonRateLimit)
-				w.Header().Set("Retry-After", retryAfter(wait))
-				s.fail(w, r, errThrottled)
-				return
-			}
 		}
 		if !p.HasScope(scope) {
 			s.fail(w, r, errScope)
@@ -233,8 +215,52 @@ func (s *Server) api(scope string, next http.Handler) http.Handler {
 		}()
 		ctx, cancel := context.WithTimeout(auth.NewContext(r.Context(), p, raw), s.opts.RequestTimeout)
 		defer cancel()
+		ctx = withFraud(ctx, s.checkHeaders(ctx, r, p, endpoint))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// authenticated guards an endpoint outside the report API (validation of
+// fraud prevention headers) with the same Accept, token and rate checks,
+// but no scope and no slot: any token of ours will do.
+func (s *Server) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, raw, ok := s.verify(w, r)
+		if !ok {
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), p, raw)))
+	})
+}
+
+// verify answers the request itself, and reports false, unless it accepts
+// version 1.0, carries a valid bearer token, and its subject is within the
+// rate limit.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) (*auth.Principal, auth.Token, bool) {
+	if !hmrc.AcceptsV1(r.Header.Values("Accept")) {
+		s.fail(w, r, errAccept)
+		return nil, "", false
+	}
+	raw, ok := bearerToken(r.Header.Values("Authorization"))
+	if !ok {
+		s.fail(w, r, errMissingCredentials)
+		return nil, "", false
+	}
+	p, err := s.opts.Verifier.Verify(r.Context(), raw)
+	if err != nil {
+		s.log.InfoContext(r.Context(), "token refused", slog.Any("err", err))
+		s.fail(w, r, err)
+		return nil, "", false
+	}
+	if s.rate != nil {
+		if wait, ok := s.rate.allow(p.Subject, time.Now()); !ok {
+			s.opts.Metrics.Rejected(metrics.ReasonRateLimit)
+			w.Header().Set("Retry-After", retryAfter(wait))
+			s.fail(w, r, errThrottled)
+			return nil, "", false
+		}
+	}
+	return p, raw, true
 }
 
 // bearerToken returns the token of a lone "Authorization: Bearer X" header.

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/hmrc"
 )
 
@@ -12,14 +13,23 @@ import (
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"", hmrc.PathPrefix} {
-		mux.Handle("POST "+prefix+"/reports/{nino}/{taxYear}/{calculationId}", s.api(hmrc.ScopeRead, s.handleProduce()))
-		mux.Handle("POST "+prefix+"/reports/acknowledge/{nino}/{reportId}/{correlationId}", s.api(hmrc.ScopeWrite, s.handleAcknowledge()))
+		mux.Handle("POST "+prefix+"/reports/{nino}/{taxYear}/{calculationId}", s.api(hmrc.ScopeRead, config.EndpointProduce, s.handleProduce()))
+		mux.Handle("POST "+prefix+"/reports/acknowledge/{nino}/{reportId}/{correlationId}", s.api(hmrc.ScopeWrite, config.EndpointAcknowledge, s.handleAcknowledge()))
 
 		mux.Handle("GET "+prefix+"/api/definition", s.handleDefinition())
 		mux.Handle("GET "+prefix+"/api/conf/{version}/{file...}", s.handleDocs())
 		mux.Handle("GET "+prefix+"/ping/ping", s.handlePing())
 		mux.Handle("GET "+prefix+"/health/ready", s.handleReady())
 	}
+	// The Test Fraud Prevention Headers API, in both modes: developers check
+	// their software's headers against production's rules too. In the
+	// sandbox, validate needs no token, as HMRC's does not.
+	validate := s.handleFraudValidate()
+	if !s.opts.Sandbox {
+		validate = s.authenticated(validate)
+	}
+	mux.Handle("GET "+hmrc.PathFraudValidate, validate)
+	mux.Handle("GET "+hmrc.PathFraudFeedback, s.authenticated(s.handleFraudFeedback()))
 	if s.opts.Sandbox {
 		mux.Handle("POST /test-support/individuals", s.handleCreateIndividual())
 		mux.Handle("POST /test-support/agents", s.handleCreateAgent())

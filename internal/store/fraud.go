@@ -11,19 +11,22 @@ import (
 	"github.com/open-assist/assist/internal/outbox"
 )
 
-// RecordSeen keeps s as its owner's latest request to its endpoint with its
-// connection method, replacing the one before.
-func (db *DB) RecordSeen(ctx context.Context, s fraud.Seen) error {
+// RecordSeen keeps s as its owner's latest request to its endpoint with
+// its connection method, replacing the one before, in the next batch of
+// writes. It does not wait, and drops s (reporting false) when the write
+// queue is more than half full: feedback is worth less than a report.
+func (db *DB) RecordSeen(s fraud.Seen) bool {
 	headers, err := json.Marshal(s.Headers)
 	if err != nil {
-		return fmt.Errorf("encode headers: %w", err)
+		return false // a map of strings always encodes
 	}
 	const q = `INSERT INTO fraud_requests (owner, endpoint, connection_method, subject, method, path, received_at, headers, device_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (owner, endpoint, connection_method) DO UPDATE SET subject = excluded.subject,
 			method = excluded.method, path = excluded.path, received_at = excluded.received_at,
-			headers = excluded.headers, device_id = excluded.device_id`
-	return db.writer.do(ctx, "store.record_seen", func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
+			headers = excluded.headers, device_id = excluded.device_id
+		WHERE excluded.received_at >= fraud_requests.received_at`
+	return db.writer.offer(func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
 		if _, err := tx.exec(ctx, q, s.Owner, s.Endpoint, s.ConnectionMethod, s.Subject, s.Method, s.Path,
 			formatTime(s.ReceivedAt), string(headers), s.DeviceID); err != nil {
 			return nil, fmt.Errorf("record request: %w", err)

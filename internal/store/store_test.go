@@ -463,20 +463,31 @@ func TestSeen(t *testing.T) {
 			seen("produce", "DESKTOP_APP_DIRECT", "d1", 0),
 			seen("produce", "DESKTOP_APP_DIRECT", "d2", 1), // replaces the one before
 			seen("produce", "OTHER_DIRECT", "", 2),
+			seen("produce", "DESKTOP_APP_DIRECT", "d0", -1), // older than what is kept: ignored
 			seen("acknowledge", "DESKTOP_APP_DIRECT", "d2", 3),
 		} {
-			if err := db.RecordSeen(ctx, s); err != nil {
-				t.Fatalf("RecordSeen(%+v) = %v", s, err)
+			if !db.RecordSeen(s) {
+				t.Fatalf("RecordSeen(%+v) = false with an idle writer", s)
 			}
 		}
-		got, err := db.Seen(ctx, "app-1", "")
-		if err != nil {
-			t.Fatal(err)
+		// RecordSeen does not wait: the writes land in order, the
+		// acknowledgement last.
+		var got []fraud.Seen
+		deadline := time.Now().Add(10 * time.Second)
+		for len(got) < 2 || got[0].Endpoint != "acknowledge" {
+			if time.Now().After(deadline) {
+				t.Fatalf("Seen() = %+v, never both endpoints", got)
+			}
+			time.Sleep(5 * time.Millisecond)
+			var err error
+			if got, err = db.Seen(ctx, "app-1", ""); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if diff := cmp.Diff([]fraud.Seen{seen("acknowledge", "DESKTOP_APP_DIRECT", "d2", 3), seen("produce", "OTHER_DIRECT", "", 2)}, got); diff != "" {
 			t.Errorf("Seen(all) (-want +got):\n%s", diff)
 		}
-		got, err = db.Seen(ctx, "app-1", "DESKTOP_APP_DIRECT")
+		got, err := db.Seen(ctx, "app-1", "DESKTOP_APP_DIRECT")
 		if err != nil || len(got) != 2 || got[1].Endpoint != "produce" || got[1].DeviceID != "d2" {
 			t.Errorf("Seen(DESKTOP_APP_DIRECT) = %+v, %v; want acknowledge, then produce with d2", got, err)
 		}

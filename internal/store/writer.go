@@ -148,6 +148,24 @@ func (w *writer) do(ctx context.Context, name string, apply func(ctx context.Con
 	}
 }
 
+// offer queues apply without waiting for its commit, and only while the
+// queue is at most half full: a write nobody waits for must not take room
+// from those a client is waiting on. It reports whether apply was queued;
+// its outcome is not reported.
+func (w *writer) offer(apply func(ctx context.Context, tx *Tx) ([]outbox.Record, error)) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed || len(w.queue) >= cap(w.queue)/2 {
+		return false
+	}
+	select {
+	case w.queue <- write{apply: apply, done: make(chan error, 1)}:
+		return true
+	default:
+		return false
+	}
+}
+
 func (w *writer) run() {
 	defer w.wg.Done()
 	batch := make([]write, 0, maxBatch)
