@@ -109,16 +109,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	args := []string{"--db", dsn, "--mode", "sandbox", "--log-level", "warn", "--log-format", "json"}
-	var nrs, events *Receiver
+	nrs, events, closeReceivers, err := receivers(cfg.Delivery)
+	if err != nil {
+		return nil, err
+	}
+	defer closeReceivers()
 	if cfg.Delivery {
-		if nrs, err = NewReceiver(); err != nil {
-			return nil, err
-		}
-		defer nrs.Close()
-		if events, err = NewReceiver(); err != nil {
-			return nil, err
-		}
-		defer events.Close()
 		args = append(args, "--nrs-url", nrs.URL+"/submission", "--nrs-api-key", "bench", "--events-url", events.URL+"/events")
 	} else {
 		args = append(args, "--nrs-url", "", "--events-url", "")
@@ -194,6 +190,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// receivers starts an NRS and an events receiver when on (nil, nil
+// otherwise), and a function that stops them.
+func receivers(on bool) (nrs, events *Receiver, closeAll func(), err error) {
+	if !on {
+		return nil, nil, func() {}, nil
+	}
+	if nrs, err = NewReceiver(); err != nil {
+		return nil, nil, nil, err
+	}
+	if events, err = NewReceiver(); err != nil {
+		nrs.Close()
+		return nil, nil, nil, err
+	}
+	return nrs, events, func() { nrs.Close(); events.Close() }, nil
+}
+
 // recordSizes waits (at most wait) for the n records the seed promised and
 // returns their mean sizes at each receiver. A receiver that got none (the
 // service is not delivering: the drain will say so) gives fallback.
@@ -216,18 +228,11 @@ func recordSizes(ctx context.Context, wait time.Duration, n int, nrs, events *Re
 // waits until it has sent every record so that the service's phase does
 // not share the machine with them.
 func measureFloor(ctx context.Context, cfg Config, log *slog.Logger, targets []target, none map[string]bool, size, nrsSize, eventSize int) ([]Endpoint, error) {
-	var nrs, events *Receiver
-	if cfg.Delivery {
-		var err error
-		if nrs, err = NewReceiver(); err != nil {
-			return nil, err
-		}
-		defer nrs.Close()
-		if events, err = NewReceiver(); err != nil {
-			return nil, err
-		}
-		defer events.Close()
+	nrs, events, closeReceivers, err := receivers(cfg.Delivery)
+	if err != nil {
+		return nil, err
 	}
+	defer closeReceivers()
 	f, err := startFloor(size, nrs, events, nrsSize, eventSize)
 	if err != nil {
 		return nil, err
