@@ -66,6 +66,10 @@ type Report struct {
 	// most important first; the customer saw the first Shown of them.
 	Messages []rules.Message
 	Shown    int
+	// Translation is Messages in the other language, in the same order, so
+	// that the report can be read in either; nil for reports stored
+	// before both were kept.
+	Translation []rules.Message
 	// RuleErrors lists rules that failed at run time; the others still ran.
 	RuleErrors []rules.RuleError
 	// RequestedBy is who asked for the report.
@@ -82,6 +86,15 @@ type Report struct {
 
 // ShownMessages returns the messages the customer saw, in order.
 func (r *Report) ShownMessages() []rules.Message { return r.Messages[:r.Shown] }
+
+// ShownIn returns the messages the customer saw, in lang when the report
+// has them in it, and the language they are in.
+func (r *Report) ShownIn(lang rules.Lang) ([]rules.Message, rules.Lang) {
+	if lang != r.Language && len(r.Translation) == len(r.Messages) && r.Translation != nil {
+		return r.Translation[:r.Shown], lang
+	}
+	return r.ShownMessages(), r.Language
+}
 
 // Acknowledgement records that a report was shown in full.
 type Acknowledgement struct {
@@ -294,9 +307,9 @@ func decode(ctx context.Context, data []byte, calculationID string) (c *calc.Cal
 }
 
 func (s *Service) newReport(req Request, en, cy *rules.Result) *Report {
-	res := en
+	res, other := en, cy
 	if req.Language == rules.Welsh {
-		res = cy
+		res, other = cy, en
 	}
 	return &Report{
 		ID:             uuid.NewString(),
@@ -308,6 +321,7 @@ func (s *Service) newReport(req Request, en, cy *rules.Result) *Report {
 		Language:       req.Language,
 		CreatedAt:      s.opts.Now().UTC(),
 		Messages:       res.Messages,
+		Translation:    other.Messages,
 		// The engine orders messages by importance, the same in both
 		// languages; the first MaxMessages are shown.
 		Shown:       min(len(res.Messages), s.opts.MaxMessages),

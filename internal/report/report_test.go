@@ -146,6 +146,13 @@ func TestProduceStoresReportWithItsProof(t *testing.T) {
 	if r.CreatedAt.Location() != time.UTC || r.Language != rules.Welsh || len(r.Messages) != 7 || r.Shown != 5 || r.Messages[0].Title != "cy 0" {
 		t.Errorf("report = %+v", r)
 	}
+	// The other language is kept too, and ShownIn picks either.
+	if en, lang := r.ShownIn(rules.English); lang != rules.English || len(en) != 5 || en[4].Title != "en 4" {
+		t.Errorf("ShownIn(English) = %+v, %s; want the 5 shown, in English", en, lang)
+	}
+	if cy, lang := r.ShownIn(rules.Welsh); lang != rules.Welsh || cy[0].Title != "cy 0" {
+		t.Errorf("ShownIn(Welsh) = %+v, %s", cy, lang)
+	}
 	if repo.reports[r.ID] != r {
 		t.Fatal("the report returned is not the report stored")
 	}

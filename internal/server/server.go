@@ -28,6 +28,7 @@ import (
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/store"
 	"github.com/open-assist/assist/internal/tracing"
+	"github.com/open-assist/assist/internal/web"
 )
 
 // Options are the dependencies and settings of a Server.
@@ -104,6 +105,7 @@ type Server struct {
 	rate    *rateLimiter // nil: no rate limit
 	slots   *slots
 	tracer  trace.Tracer
+	pages   *web.Pages
 }
 
 // New returns a Server, checking that it has what it needs.
@@ -162,6 +164,11 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: slog.New(NewLogHandler(opts.Log.Handler())), now: opts.Now,
 		tracer: opts.Tracing.Tracer(tracing.Scope)}
 	s.slots = &slots{ch: make(chan struct{}, opts.MaxInFlight), wait: opts.QueueWait}
+	pages, err := web.New()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = pages
 	if opts.RateLimit > 0 {
 		s.rate = newRateLimiter(opts.RateLimit, opts.RateBurst, maxRateKeys)
 	}

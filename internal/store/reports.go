@@ -35,15 +35,23 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof
 	// writer's transaction holds only SQL.
 	msgs := make([]storedMessage, len(r.Messages))
 	for i, m := range r.Messages {
-		msgs[i] = storedMessage{RuleID: m.RuleID, Severity: string(m.Severity), Title: m.Title, Body: m.Body, Action: m.Action,
-			Path: m.Path, Links: m.Links, Hidden: i >= r.Shown}
-		if m.Links == nil {
-			msgs[i].Links = []rules.Link{}
-		}
+		msgs[i] = newStoredMessage(m, i >= r.Shown)
 	}
 	msgJSON, err := json.Marshal(msgs)
 	if err != nil {
 		return fmt.Errorf("encode messages: %w", err)
+	}
+	var otherJSON sql.NullString
+	if r.Translation != nil {
+		other := make([]storedMessage, len(r.Translation))
+		for i, m := range r.Translation {
+			other[i] = newStoredMessage(m, i >= r.Shown)
+		}
+		b, err := json.Marshal(other)
+		if err != nil {
+			return fmt.Errorf("encode translated messages: %w", err)
+		}
+		otherJSON = sql.NullString{String: string(b), Valid: true}
 	}
 	ruleErrors := r.RuleErrors
 	if ruleErrors == nil {
@@ -64,17 +72,48 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof
 	records := proofRecords(p)
 	const q = `INSERT INTO reports (id, nino, tax_year, calculation_id, correlation_id, rule_set_version,
 		language, messages, rule_errors, body, requested_by_group, requested_by_nino, requested_by_arn,
-		request_id, created_at, fraud)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+		request_id, created_at, fraud, messages_other)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 	return db.writer.do(ctx, "store.create_report", func(ctx context.Context, tx *Tx) ([]outbox.Record, error) {
 		_, err := tx.exec(ctx, q, r.ID, r.NINO, r.TaxYear, r.CalculationID, r.CorrelationID, r.RuleSetVersion,
 			string(r.Language), string(msgJSON), string(errJSON), r.Body, string(r.RequestedBy.AffinityGroup),
-			nullString(r.RequestedBy.NINO), nullString(r.RequestedBy.ARN), r.RequestID, formatTime(r.CreatedAt), fraudJSON)
+			nullString(r.RequestedBy.NINO), nullString(r.RequestedBy.ARN), r.RequestID, formatTime(r.CreatedAt), fraudJSON, otherJSON)
 		if err != nil {
 			return nil, fmt.Errorf("insert report: %w", err)
 		}
 		return records, nil
 	})
+}
+
+func newStoredMessage(m rules.Message, hidden bool) storedMessage {
+	sm := storedMessage{RuleID: m.RuleID, Severity: string(m.Severity), Title: m.Title, Body: m.Body, Action: m.Action,
+		Path: m.Path, Links: m.Links, Hidden: hidden}
+	if m.Links == nil {
+		sm.Links = []rules.Link{}
+	}
+	return sm
+}
+
+// decodeMessages reads stored messages, and how many of them were shown
+// (they come first).
+func decodeMessages(data string) ([]rules.Message, int, error) {
+	var msgs []storedMessage
+	if err := json.Unmarshal([]byte(data), &msgs); err != nil {
+		return nil, 0, err
+	}
+	out := make([]rules.Message, len(msgs))
+	shown := 0
+	for i, m := range msgs {
+		out[i] = rules.Message{RuleID: m.RuleID, Severity: rules.Severity(m.Severity), Title: m.Title, Body: m.Body,
+			Action: m.Action, Path: m.Path, Links: m.Links}
+		if m.Links == nil {
+			out[i].Links = []rules.Link{}
+		}
+		if !m.Hidden {
+			shown = i + 1
+		}
+	}
+	return out, shown, nil
 }
 
 // proofRecords are the outbox's records of a proof.
@@ -95,7 +134,7 @@ func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *repor
 	defer end(&err)
 	const q = `SELECT r.id, r.nino, r.tax_year, r.calculation_id, r.correlation_id, r.rule_set_version,
 		r.language, r.messages, r.rule_errors, r.body, r.requested_by_group, r.requested_by_nino,
-		r.requested_by_arn, r.request_id, r.created_at, r.fraud,
+		r.requested_by_arn, r.request_id, r.created_at, r.fraud, r.messages_other,
 		a.acknowledged_at, a.affinity_group, a.nino, a.arn, a.request_id
 		FROM reports r LEFT JOIN acknowledgements a ON a.report_id = r.id
 		WHERE r.id = $1`
@@ -105,13 +144,13 @@ func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *repor
 		reqGroup                  string
 		reqNINO, reqARN           sql.NullString
 		createdAt                 string
-		fraudJSON                 sql.NullString
+		fraudJSON, otherJSON      sql.NullString
 		ackAt, ackGroup           sql.NullString
 		ackNINO, ackARN, ackReqID sql.NullString
 	)
 	err = db.queryRow(ctx, q, id).Scan(&r.ID, &r.NINO, &r.TaxYear, &r.CalculationID, &r.CorrelationID,
 		&r.RuleSetVersion, &lang, &msgJSON, &errJSON, &r.Body, &reqGroup, &reqNINO,
-		&reqARN, &r.RequestID, &createdAt, &fraudJSON, &ackAt, &ackGroup, &ackNINO, &ackARN, &ackReqID)
+		&reqARN, &r.RequestID, &createdAt, &fraudJSON, &otherJSON, &ackAt, &ackGroup, &ackNINO, &ackARN, &ackReqID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("report %s: %w", id, report.ErrNotFound)
 	}
@@ -123,20 +162,12 @@ func (db *DB) Report(ctx context.Context, id string) (_ *report.Report, _ *repor
 	if r.CreatedAt, err = parseTime(createdAt); err != nil {
 		return nil, nil, err
 	}
-	var msgs []storedMessage
-	if err := json.Unmarshal([]byte(msgJSON), &msgs); err != nil {
+	if r.Messages, r.Shown, err = decodeMessages(msgJSON); err != nil {
 		return nil, nil, fmt.Errorf("decode messages of report %s: %w", id, err)
 	}
-	r.Messages = make([]rules.Message, len(msgs))
-	for i, m := range msgs {
-		r.Messages[i] = rules.Message{RuleID: m.RuleID, Severity: rules.Severity(m.Severity), Title: m.Title, Body: m.Body,
-			Action: m.Action, Path: m.Path, Links: m.Links}
-		if m.Links == nil {
-			r.Messages[i].Links = []rules.Link{}
-		}
-		// Shown messages come first.
-		if !m.Hidden {
-			r.Shown = i + 1
+	if otherJSON.Valid {
+		if r.Translation, _, err = decodeMessages(otherJSON.String); err != nil {
+			return nil, nil, fmt.Errorf("decode translated messages of report %s: %w", id, err)
 		}
 	}
 	if err := json.Unmarshal([]byte(errJSON), &r.RuleErrors); err != nil {

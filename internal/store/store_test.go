@@ -122,7 +122,13 @@ func sampleReport(id string) *report.Report {
 			RuleID: "HICBC_APPLIES", Severity: rules.Info, Title: "t2", Body: "b2", Action: "a2", Path: "p2",
 			Links: []rules.Link{{Title: "l2", URL: "https://www.gov.uk/child-benefit-tax-charge"}},
 		}},
-		Shown:       1,
+		Shown: 1,
+		Translation: []rules.Message{{
+			RuleID: "SE_EXPENSES_HIGH", Severity: rules.Check, Title: "t en", Body: "b en", Action: "a en", Path: "p",
+			Links: []rules.Link{{Title: "l en", URL: "https://www.gov.uk"}},
+		}, {
+			RuleID: "HICBC_APPLIES", Severity: rules.Info, Title: "t2 en", Body: "b2 en", Action: "a2 en", Path: "p2", Links: []rules.Link{},
+		}},
 		RuleErrors:  []rules.RuleError{{RuleID: "X", Error: "boom"}},
 		RequestedBy: identity.Party{AffinityGroup: identity.Agent, ARN: "AARN1234567"},
 		RequestID:   "0b7e4e8c-5f43-4f8e-9d7b-3d2c1a0f9e8d",
@@ -168,12 +174,12 @@ func TestReports(t *testing.T) {
 		// A report with no messages keeps a NULL body; one made without
 		// checking its headers has no assessment.
 		empty := sampleReport("4f2c1a0e-9d8b-4c7a-b6e5-d4c3b2a1f0e9")
-		empty.Messages, empty.Body, empty.RuleErrors, empty.Fraud = nil, nil, nil, nil
+		empty.Messages, empty.Body, empty.RuleErrors, empty.Fraud, empty.Translation = nil, nil, nil, nil, nil
 		if err := db.CreateReport(ctx, empty, report.Proof{}); err != nil {
 			t.Fatal(err)
 		}
 		got, _, err = db.Report(ctx, empty.ID)
-		if err != nil || got.Body != nil || len(got.Messages) != 0 || got.Fraud != nil {
+		if err != nil || got.Body != nil || len(got.Messages) != 0 || got.Fraud != nil || got.Translation != nil {
 			t.Errorf("Report(empty) = %+v, %v; want no body and no messages", got, err)
 		}
 		ids, err := db.ReportIDs(ctx, want.NINO, want.TaxYear, want.CalculationID)
