@@ -411,3 +411,12 @@ func newCorrelationID() string {
 	rand.Read(b) // never fails (crypto/rand)
 	return strings.ToUpper(hex.EncodeToString(b))
 }
+
+// Summary is what a list of reports shows of one: for an agent's view of
+// their clients.
+type Summary struct {
+	ID, NINO, TaxYear string
+	CreatedAt         time.Time
+	Shown             int        // messages the customer was shown
+	AcknowledgedAt    *time.Time // nil until acknowledged
+}

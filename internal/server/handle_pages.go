@@ -7,13 +7,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/open-assist/assist/internal/auth"
 	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/hmrc"
+	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/nrs"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
@@ -42,6 +45,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /sign-out", s.handleSignOut())
 	mux.Handle("GET /reports/{reportId}/view", s.handleReportPage())
 	mux.Handle("POST /reports/{reportId}/acknowledgement", s.handleReportAcknowledge())
+	mux.Handle("GET /agents/clients", s.handleClientsPage())
 }
 
 // pageLang is the page's language: ?lang=, else Accept-Language.
@@ -181,15 +185,24 @@ func (s *Server) handleSignOut() http.Handler {
 	})
 }
 
+// signedIn is the page request's caller; without one it sends them to sign
+// in, coming back here, and returns nil.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, lang rules.Lang) (*auth.Principal, auth.Token) {
+	p, tok := s.session(r)
+	if p == nil {
+		q := url.Values{"next": {r.URL.RequestURI()}, "lang": {web.Texts(lang)["lang"]}}
+		http.Redirect(w, r, "/sign-in?"+q.Encode(), http.StatusSeeOther)
+	}
+	return p, tok
+}
+
 // pageReport finds the report at r for the signed-in caller, answering the
 // request itself (sign-in or an error page) and returning nil when it
 // cannot be shown. A report the caller may not see is "not found", as one
 // that does not exist.
 func (s *Server) pageReport(w http.ResponseWriter, r *http.Request, lang rules.Lang, scope, endpoint string) (*report.Report, *report.Acknowledgement, *auth.Principal, auth.Token) {
-	p, tok := s.session(r)
+	p, tok := s.signedIn(w, r, lang)
 	if p == nil {
-		q := url.Values{"next": {r.URL.Path}, "lang": {web.Texts(lang)["lang"]}}
-		http.Redirect(w, r, "/sign-in?"+q.Encode(), http.StatusSeeOther)
 		return nil, nil, nil, ""
 	}
 	id := r.PathValue("reportId")
@@ -271,5 +284,76 @@ func (s *Server) handleReportAcknowledge() http.Handler {
 			return
 		}
 		http.Redirect(w, r, "/reports/"+rep.ID+"/view?acknowledged=1&lang="+web.Texts(lang)["lang"], http.StatusSeeOther)
+	})
+}
+
+// handleClientsPage is an agent's view of every client who authorised them:
+// each client's latest report of each tax year, how much it asks them to
+// check and whether it was acknowledged. A client the agent may not act
+// for (by the API's rules) is never listed.
+func (s *Server) handleClientsPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lang := pageLang(r)
+		p, tok := s.signedIn(w, r, lang)
+		if p == nil {
+			return
+		}
+		if p.AffinityGroup != identity.Agent || p.ARN == "" || !p.HasScope(hmrc.ScopeRead) {
+			s.errorPage(w, r, lang, http.StatusForbidden, "agentsOnly", "agentsOnlyBody")
+			return
+		}
+		ctx := r.Context()
+		auths, err := s.opts.Store.Authorisations(ctx, p.ARN, "")
+		var ninos []string
+		for _, a := range auths {
+			if err != nil {
+				break
+			}
+			switch e := s.authorise(ctx, p, a.NINO, config.EndpointProduce); {
+			case e == nil:
+				ninos = append(ninos, a.NINO)
+			case !errors.Is(e, errNotAuthorised):
+				err = e
+			}
+		}
+		var latest []report.Summary
+		if err == nil {
+			latest, err = s.opts.Store.LatestReports(ctx, ninos)
+		}
+		if err != nil {
+			s.log.ErrorContext(ctx, "clients page", slog.Any("err", err))
+			s.errorPage(w, r, lang, http.StatusServiceUnavailable, "problem", "problemBody")
+			return
+		}
+		t := web.Texts(lang)
+		l := layout(r, lang, t["agentsTitle"])
+		l.SignedIn, l.CSRF = true, csrfToken(tok)
+		q := r.URL.Query()
+		page := web.ClientsPage{Layout: l, Year: q.Get("taxYear"), Outstanding: q.Get("outstanding") == "1", Clients: len(ninos)}
+		years := map[string]bool{}
+		withReport := map[string]bool{}
+		for _, sm := range latest {
+			years[sm.TaxYear] = true
+			withReport[sm.NINO] = true
+			unread := sm.Shown > 0 && sm.AcknowledgedAt == nil
+			if (page.Year != "" && sm.TaxYear != page.Year) || (page.Outstanding && !unread) {
+				continue
+			}
+			if unread {
+				page.Unread++
+			}
+			page.Rows = append(page.Rows, web.ClientRow{NINO: sm.NINO, TaxYear: sm.TaxYear, Report: sm.ID, Shown: sm.Shown,
+				Acknowledged: sm.AcknowledgedAt != nil})
+		}
+		if page.Year == "" && !page.Outstanding {
+			for _, n := range ninos {
+				if !withReport[n] {
+					page.Rows = append(page.Rows, web.ClientRow{NINO: n})
+				}
+			}
+		}
+		page.Years = slices.Sorted(maps.Keys(years))
+		slices.Reverse(page.Years)
+		s.renderPage(w, r, http.StatusOK, "clients", page)
 	})
 }

@@ -222,3 +222,67 @@ func TestSessionCookieSecureInProduction(t *testing.T) {
 		t.Errorf("sign-in in production = %d with cookie %q, want Secure", got.status, c)
 	}
 }
+
+// An agent sees every client who authorised them, with each latest
+// report, and can narrow the list; never a client who did not authorise
+// them.
+func TestClientsPage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	withReport := h.newIndividual(`{}`)
+	noReport := h.newIndividual(`{}`)
+	stranger := h.newIndividual(`{}`)
+	ag := h.newAgent(`{}`)
+	for _, n := range []string{withReport.NINO, noReport.NINO} {
+		if got := h.do("PUT", "/test-support/agents/"+ag.ARN+"/clients/"+n, nil, `{"type":"main"}`); got.status != 204 {
+			t.Fatalf("authorise = %d %s", got.status, got.body)
+		}
+	}
+	id := h.reportOnPage(t, withReport.AccessToken, withReport.NINO)
+	strangerReport := h.reportOnPage(t, stranger.AccessToken, stranger.NINO)
+
+	list := func(query string) string {
+		t.Helper()
+		got := h.page("GET", "/agents/clients"+query, ag.AccessToken, nil)
+		if got.status != 200 {
+			t.Fatalf("clients page%s = %d %s", query, got.status, got.body)
+		}
+		return string(got.body)
+	}
+	page := list("")
+	for _, want := range []string{withReport.NINO, `href="/reports/` + id + `/view?lang=en"`, "Not yet acknowledged", noReport.NINO, "No report yet",
+		"2 clients; 1 reports with guidance not yet acknowledged"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the clients page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, stranger.NINO) || strings.Contains(page, strangerReport) {
+		t.Errorf("the clients page shows a client who did not authorise the agent")
+	}
+	if p := list("?taxYear=2024-25"); strings.Contains(p, withReport.NINO) {
+		t.Errorf("filtered to 2024-25, the page still lists the 2025-26 report")
+	}
+	if p := list("?outstanding=1"); !strings.Contains(p, id) || strings.Contains(p, noReport.NINO) {
+		t.Errorf("outstanding only: want the unread report and not the client with none")
+	}
+	// Acknowledged (here by the customer, over the API): no longer outstanding.
+	stored, _, err := h.db.Report(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.do("POST", acknowledge(withReport.NINO, id, stored.CorrelationID), api(withReport.AccessToken), ""); got.status != 204 {
+		t.Fatalf("acknowledge = %d %s", got.status, got.body)
+	}
+	if p := list("?outstanding=1"); strings.Contains(p, id) {
+		t.Errorf("an acknowledged report is still listed as outstanding")
+	}
+	if p := list("?lang=cy"); !strings.Contains(p, "Adroddiadau eich cleientiaid") || !strings.Contains(p, "Wedi&#39;i gydnabod") {
+		t.Errorf("the Welsh clients page lacks its heading or status")
+	}
+	if got := h.page("GET", "/agents/clients", withReport.AccessToken, nil); got.status != 403 {
+		t.Errorf("clients page for an individual = %d, want 403", got.status)
+	}
+	if got := h.page("GET", "/agents/clients", "", nil); got.status != 303 {
+		t.Errorf("clients page signed out = %d, want 303 to sign in", got.status)
+	}
+}

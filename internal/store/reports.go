@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/open-assist/assist/internal/identity"
 	"github.com/open-assist/assist/internal/outbox"
@@ -260,4 +261,55 @@ func (db *DB) ReportIDs(ctx context.Context, nino, taxYear, calculationID string
 		return nil, fmt.Errorf("select reports: %w", err)
 	}
 	return ids, nil
+}
+
+// LatestReports returns the latest report of each of ninos for each tax
+// year, by NINO and then the latest tax year first.
+func (db *DB) LatestReports(ctx context.Context, ninos []string) ([]report.Summary, error) {
+	if len(ninos) == 0 {
+		return nil, nil
+	}
+	marks := make([]string, len(ninos))
+	args := make([]any, len(ninos))
+	for i, n := range ninos {
+		marks[i] = fmt.Sprintf("$%d", i+1)
+		args[i] = n
+	}
+	q := `SELECT id, nino, tax_year, created_at, messages, acknowledged_at FROM (
+			SELECT r.id, r.nino, r.tax_year, r.created_at, r.messages, a.acknowledged_at,
+				ROW_NUMBER() OVER (PARTITION BY r.nino, r.tax_year ORDER BY r.created_at DESC, r.id DESC) AS n
+			FROM reports r LEFT JOIN acknowledgements a ON a.report_id = r.id
+			WHERE r.nino IN (` + strings.Join(marks, ", ") + `)
+		) latest WHERE n = 1 ORDER BY nino, tax_year DESC`
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select latest reports: %w", err)
+	}
+	defer rows.Close()
+	var out []report.Summary
+	for rows.Next() {
+		var (
+			s                report.Summary
+			created, msgJSON string
+			acked            sql.NullString
+		)
+		if err := rows.Scan(&s.ID, &s.NINO, &s.TaxYear, &created, &msgJSON, &acked); err != nil {
+			return nil, fmt.Errorf("scan report: %w", err)
+		}
+		if s.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		if _, s.Shown, err = decodeMessages(msgJSON); err != nil {
+			return nil, fmt.Errorf("decode messages of report %s: %w", s.ID, err)
+		}
+		if acked.Valid {
+			at, err := parseTime(acked.String)
+			if err != nil {
+				return nil, err
+			}
+			s.AcknowledgedAt = &at
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }

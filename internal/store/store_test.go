@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -505,6 +506,50 @@ func TestSeen(t *testing.T) {
 		}
 		if id, err := db.LastDeviceID(ctx, "nobody"); err != nil || id != "" {
 			t.Errorf("LastDeviceID(nobody) = %q, %v; want none", id, err)
+		}
+	})
+}
+
+// LatestReports gives each client's latest report of each tax year, and
+// whether it was acknowledged.
+func TestLatestReports(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+		mk := func(id, nino, year string, minutes int) *report.Report {
+			r := sampleReport(id)
+			r.NINO, r.TaxYear, r.CreatedAt = nino, year, at.Add(time.Duration(minutes)*time.Minute)
+			if err := db.CreateReport(ctx, r, report.Proof{}); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		mk("00000000-0000-4000-8000-000000000001", "TC663795B", "2025-26", 0)
+		newest := mk("00000000-0000-4000-8000-000000000002", "TC663795B", "2025-26", 5)
+		older := mk("00000000-0000-4000-8000-000000000003", "TC663795B", "2024-25", 1)
+		other := mk("00000000-0000-4000-8000-000000000004", "AA123456A", "2025-26", 2)
+		mk("00000000-0000-4000-8000-000000000005", "ZZ999999Z", "2025-26", 2) // not asked for
+		if _, err := db.Acknowledge(ctx, &report.Acknowledgement{ReportID: older.ID, AcknowledgedAt: at.Add(time.Hour),
+			By: identity.Party{AffinityGroup: identity.Agent, ARN: "AARN1234567"}}, report.Proof{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.LatestReports(ctx, []string{"TC663795B", "AA123456A"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, s := range got {
+			ids = append(ids, s.ID)
+		}
+		if want := []string{other.ID, newest.ID, older.ID}; !slices.Equal(ids, want) {
+			t.Fatalf("LatestReports() = %v, want %v (by NINO, latest year first)", ids, want)
+		}
+		if got[1].Shown != 1 || got[1].AcknowledgedAt != nil || got[2].AcknowledgedAt == nil || !got[2].AcknowledgedAt.Equal(at.Add(time.Hour)) {
+			t.Errorf("summaries = %+v, want 1 shown, the 2024-25 one acknowledged", got)
+		}
+		if none, err := db.LatestReports(ctx, nil); err != nil || len(none) != 0 {
+			t.Errorf("LatestReports(none) = %v, %v", none, err)
 		}
 	})
 }

@@ -92,6 +92,25 @@ type ReportPage struct {
 	AckAction      string // where the form posts
 }
 
+// ClientsPage is an agent's view of their clients' latest reports.
+type ClientsPage struct {
+	Layout
+	Years       []string // tax years to filter by, latest first
+	Year        string   // the one chosen, "" for all
+	Outstanding bool     // only reports with guidance not yet acknowledged
+	Clients     int      // clients who authorised the agent
+	Unread      int      // reports listed with guidance not yet acknowledged
+	Rows        []ClientRow
+}
+
+// ClientRow is one client's latest report of one tax year, or a client
+// with no report (Report "").
+type ClientRow struct {
+	NINO, TaxYear, Report string
+	Shown                 int
+	Acknowledged          bool
+}
+
 // SignInPage asks for an access token.
 type SignInPage struct {
 	Layout
