@@ -245,7 +245,7 @@ func find(paths []string) (files []string, unreadable []Unreadable, err error) {
 	for _, root := range paths {
 		st, err := os.Stat(root)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %s", ErrPath, oneLine(err))
+			return nil, nil, fmt.Errorf("%w: %v", ErrPath, err)
 		}
 		if !st.IsDir() {
 			add(root)
@@ -265,7 +265,7 @@ func find(paths []string) (files []string, unreadable []Unreadable, err error) {
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %s", ErrPath, oneLine(err))
+			return nil, nil, fmt.Errorf("%w: %v", ErrPath, err)
 		}
 	}
 	sort.Strings(files)
