@@ -134,7 +134,7 @@ func writeSimulation(w io.Writer, rep *simulate.Report) error {
 				fmt.Fprintln(w)
 			}
 			changed++
-			fmt.Fprintf(w, "%s (%s): %d calculations, baseline %d: +%d -%d\n", r.ID, r.Status, r.Hits, r.BaselineHits, r.Gained, r.Lost)
+			fmt.Fprintf(w, "%s (%s rule): hits %d, baseline %d, +%d -%d\n", r.ID, r.Status, r.Hits, r.BaselineHits, r.Gained, r.Lost)
 			writeSample(w, "+", r.SampleGained, r.Gained)
 			writeSample(w, "-", r.SampleLost, r.Lost)
 		}

@@ -111,7 +111,7 @@ func TestSimulateAgainstText(t *testing.T) {
 		t.Errorf("row %q; want %q", got, want)
 	}
 	for _, w := range []string{
-		"\nSE_EXPENSES_HIGH (changed): 5 calculations, baseline 4: +1 -0\n  + " + simSE75 + "\n\n",
+		"\nSE_EXPENSES_HIGH (changed rule): hits 5, baseline 4, +1 -0\n  + " + simSE75 + "\n\n",
 		"\n2 unreadable files:\n  " + simBad + "/not_a_calculation.json: not a tax calculation: metadata is missing",
 	} {
 		if !strings.Contains(out, w) {
