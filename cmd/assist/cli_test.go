@@ -54,7 +54,8 @@ func TestHelp(t *testing.T) {
 		{[]string{"rules", "check", "--help"}, []string{"rules check", "-rules string"}, []string{"-long"}},
 		{[]string{"rules", "test", "-h"}, []string{"rules test"}, nil},
 		{[]string{"rules", "list", "--help"}, []string{"-long"}, nil},
-		{[]string{"rules", "--help"}, []string{"rules check|test|list"}, nil},
+		{[]string{"rules", "--help"}, []string{"rules check|test|list", "rules simulate"}, nil},
+		{[]string{"rules", "simulate", "--help"}, []string{"rules simulate", "-against string", "-rules string", "-json"}, []string{"-long"}},
 		{[]string{"--help"}, []string{"assist agents", "assist version"}, nil},
 	}
 	for _, tc := range cases {

@@ -97,12 +97,17 @@ func readCapped(name string, in io.Reader, max int) ([]byte, error) {
 	return data, nil
 }
 
-// runRules is `assist rules check|test|list [--long] [--rules DIR] [DIR]`.
+// runRules is `assist rules check|test|list [--long] [--rules DIR] [DIR]`
+// and `assist rules simulate`.
 func runRules(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const rulesUsage = "usage: assist rules check|test|list [--long] [--rules DIR] [DIR]"
+	const rulesUsage = "usage: assist rules check|test|list [--long] [--rules DIR] [DIR]\n" +
+		"       assist " + simulateSynopsis
 	if len(args) == 1 && isHelp(args[0]) {
 		fmt.Fprintln(stdout, rulesUsage)
 		return exitOK
+	}
+	if len(args) > 0 && args[0] == "simulate" {
+		return runSimulate(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) < 1 || (args[0] != "check" && args[0] != "test" && args[0] != "list") {
 		fmt.Fprintln(stderr, rulesUsage)
