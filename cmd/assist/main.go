@@ -44,6 +44,10 @@ const usage = `usage:
   assist rules test [--rules DIR]              run every rule's own cases
   assist rules list [--long] [--rules DIR]     one line per rule: id, severity, priority,
                                                tax years, version (--long: references)
+  assist rules simulate [--rules DIR] [--against DIR] [--json] PATH...
+                                               each rule's hit rate over folders of
+                                               calculations; with --against, what a
+                                               rule change gains and loses
 
 Every command prints its flags with --help.
 `
