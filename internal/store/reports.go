@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/open-assist/assist/internal/identity"
+	"github.com/open-assist/assist/internal/insight"
 	"github.com/open-assist/assist/internal/outbox"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
@@ -70,6 +72,10 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof
 		}
 		fraudJSON = sql.NullString{String: string(b), Valid: true}
 	}
+	fired, err := firedRules(r)
+	if err != nil {
+		return err
+	}
 	records := proofRecords(p)
 	const q = `INSERT INTO reports (id, nino, tax_year, calculation_id, correlation_id, rule_set_version,
 		language, messages, rule_errors, body, requested_by_group, requested_by_nino, requested_by_arn,
@@ -82,8 +88,53 @@ func (db *DB) CreateReport(ctx context.Context, r *report.Report, p report.Proof
 		if err != nil {
 			return nil, fmt.Errorf("insert report: %w", err)
 		}
+		for _, f := range fired {
+			if _, err := tx.exec(ctx, insertFired, r.ID, f.ruleID, f.shown, r.NINO, r.TaxYear, r.CalculationID,
+				formatTime(r.CreatedAt), f.evidence); err != nil {
+				return nil, fmt.Errorf("insert fired rule: %w", err)
+			}
+		}
 		return records, nil
 	})
+}
+
+const insertFired = `INSERT INTO report_rules (report_id, rule_id, shown, nino, tax_year, calculation_id, created_at, evidence)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// fired is one rule that fired in a report, as report_rules keeps it.
+type fired struct {
+	ruleID   string
+	shown    int // 1 or 0
+	evidence string
+}
+
+// firedRules are the rules that fired in r, once each (a rule about each
+// business can give several messages): shown when any of its messages
+// was, with the evidence of its first.
+func firedRules(r *report.Report) ([]fired, error) {
+	var out []fired
+	at := map[string]int{}
+	for i, m := range r.Messages {
+		shown := 0
+		if i < r.Shown {
+			shown = 1
+		}
+		if j, ok := at[m.RuleID]; ok {
+			out[j].shown = max(out[j].shown, shown)
+			continue
+		}
+		ev := m.Evidence
+		if ev == nil {
+			ev = map[string]any{}
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("encode evidence of %s: %w", m.RuleID, err)
+		}
+		at[m.RuleID] = len(out)
+		out = append(out, fired{ruleID: m.RuleID, shown: shown, evidence: string(b)})
+	}
+	return out, nil
 }
 
 func newStoredMessage(m rules.Message, hidden bool) storedMessage {
@@ -310,6 +361,109 @@ func (db *DB) LatestReports(ctx context.Context, ninos []string) ([]report.Summa
 			s.AcknowledgedAt = &at
 		}
 		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RuleHits returns every rule appearance since since, with its report's
+// acknowledgement, oldest first.
+func (db *DB) RuleHits(ctx context.Context, since time.Time) ([]insight.Hit, error) {
+	const q = `SELECT x.rule_id, x.report_id, x.nino, x.tax_year, x.calculation_id, x.created_at, x.shown, a.acknowledged_at
+		FROM report_rules x LEFT JOIN acknowledgements a ON a.report_id = x.report_id
+		WHERE x.created_at >= $1 ORDER BY x.created_at`
+	rows, err := db.query(ctx, q, formatTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("select rule hits: %w", err)
+	}
+	defer rows.Close()
+	var out []insight.Hit
+	for rows.Next() {
+		var (
+			h       insight.Hit
+			created string
+			shown   int
+			acked   sql.NullString
+		)
+		if err := rows.Scan(&h.RuleID, &h.ReportID, &h.NINO, &h.TaxYear, &h.CalculationID, &created, &shown, &acked); err != nil {
+			return nil, fmt.Errorf("scan rule hit: %w", err)
+		}
+		if h.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		h.Shown = shown == 1
+		if acked.Valid {
+			at, err := parseTime(acked.String)
+			if err != nil {
+				return nil, err
+			}
+			h.AcknowledgedAt = &at
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// FollowUps returns every report since since of the taxpayers (per tax
+// year) shown a rule since then: where the dashboard looks for their next
+// calculation.
+func (db *DB) FollowUps(ctx context.Context, since time.Time) ([]insight.Report, error) {
+	const q = `SELECT r.id, r.nino, r.tax_year, r.calculation_id, r.created_at FROM reports r
+		WHERE r.created_at >= $1 AND EXISTS (SELECT 1 FROM report_rules x
+			WHERE x.nino = r.nino AND x.tax_year = r.tax_year AND x.shown = 1 AND x.created_at >= $1)
+		ORDER BY r.created_at`
+	rows, err := db.query(ctx, q, formatTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("select follow-up reports: %w", err)
+	}
+	defer rows.Close()
+	var out []insight.Report
+	for rows.Next() {
+		var (
+			r       insight.Report
+			created string
+		)
+		if err := rows.Scan(&r.ID, &r.NINO, &r.TaxYear, &r.CalculationID, &created); err != nil {
+			return nil, fmt.Errorf("scan report: %w", err)
+		}
+		if r.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Evidence is the values behind one recent appearance of a rule.
+type Evidence struct {
+	At     time.Time
+	Values map[string]any
+}
+
+// RecentEvidence returns the evidence of a rule's latest n appearances,
+// newest first.
+func (db *DB) RecentEvidence(ctx context.Context, ruleID string, n int) ([]Evidence, error) {
+	const q = `SELECT created_at, evidence FROM report_rules WHERE rule_id = $1 ORDER BY created_at DESC LIMIT $2`
+	rows, err := db.query(ctx, q, ruleID, n)
+	if err != nil {
+		return nil, fmt.Errorf("select evidence: %w", err)
+	}
+	defer rows.Close()
+	var out []Evidence
+	for rows.Next() {
+		var (
+			e             Evidence
+			created, data string
+		)
+		if err := rows.Scan(&created, &data); err != nil {
+			return nil, fmt.Errorf("scan evidence: %w", err)
+		}
+		if e.At, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(data), &e.Values); err != nil {
+			return nil, fmt.Errorf("decode evidence: %w", err)
+		}
+		out = append(out, e)
 	}
 	return out, rows.Err()
 }

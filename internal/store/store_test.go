@@ -16,6 +16,7 @@ import (
 
 	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/identity"
+	"github.com/open-assist/assist/internal/insight"
 	"github.com/open-assist/assist/internal/report"
 	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/testdb"
@@ -550,6 +551,59 @@ func TestLatestReports(t *testing.T) {
 		}
 		if none, err := db.LatestReports(ctx, nil); err != nil || len(none) != 0 {
 			t.Errorf("LatestReports(none) = %v, %v", none, err)
+		}
+	})
+}
+
+// Every rule that fired in a report is kept for the dashboard, once per
+// report, with whether it was shown, and the reports that follow it.
+func TestRuleHits(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db *DB, _ string) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+		first := sampleReport("00000000-0000-4000-8000-00000000000a")
+		first.Messages[0].Evidence = map[string]any{"share": "80%"}
+		// A forEach rule firing twice, once shown and once hidden: one row, shown.
+		first.Messages = append([]rules.Message{first.Messages[0]}, rules.Message{RuleID: "SE_EXPENSES_HIGH", Title: "again", Links: []rules.Link{}},
+			first.Messages[1])
+		first.Translation = nil
+		first.CreatedAt = at
+		if err := db.CreateReport(ctx, first, report.Proof{}); err != nil {
+			t.Fatal(err)
+		}
+		later := sampleReport("00000000-0000-4000-8000-00000000000b")
+		later.CalculationID, later.CreatedAt, later.Messages, later.Shown, later.Translation = "another", at.Add(time.Hour), nil, 0, nil
+		if err := db.CreateReport(ctx, later, report.Proof{}); err != nil {
+			t.Fatal(err)
+		}
+		hits, err := db.RuleHits(ctx, at.Add(-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != 2 {
+			t.Fatalf("hits = %+v, want SE_EXPENSES_HIGH (shown) and HICBC_APPLIES (hidden)", hits)
+		}
+		byRule := map[string]insight.Hit{}
+		for _, h := range hits {
+			byRule[h.RuleID] = h
+		}
+		if h := byRule["SE_EXPENSES_HIGH"]; !h.Shown || h.ReportID != first.ID || !h.CreatedAt.Equal(at) || h.NINO != first.NINO {
+			t.Errorf("SE_EXPENSES_HIGH hit = %+v", h)
+		}
+		if h := byRule["HICBC_APPLIES"]; h.Shown {
+			t.Errorf("HICBC_APPLIES hit = %+v, want hidden", h)
+		}
+		follow, err := db.FollowUps(ctx, at.Add(-time.Minute))
+		if err != nil || len(follow) != 2 || follow[1].ID != later.ID || follow[1].CalculationID != "another" {
+			t.Errorf("FollowUps() = %+v, %v; want both reports, the later one last", follow, err)
+		}
+		ev, err := db.RecentEvidence(ctx, "SE_EXPENSES_HIGH", 5)
+		if err != nil || len(ev) != 1 || ev[0].Values["share"] != "80%" {
+			t.Errorf("RecentEvidence() = %+v, %v", ev, err)
+		}
+		if hits, err := db.RuleHits(ctx, at.Add(time.Minute)); err != nil || len(hits) != 0 {
+			t.Errorf("RuleHits(after) = %+v, %v; want none", hits, err)
 		}
 	})
 }
