@@ -120,6 +120,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		Log:              log,
 		SupportingAgents: cfg.SupportingAgents,
 		APIStatus:        cfg.APIStatus,
+		AdminToken:       cfg.AdminToken,
+		Catalogue:        cat,
 
 		MaxCalculationBytes: cfg.MaxCalculationBytes,
 		RateLimit:           cfg.RateLimit,

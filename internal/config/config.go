@@ -128,6 +128,8 @@ type Config struct {
 	DeliveryRetention time.Duration
 	// AdminAddr is where /metrics is served; "" for nowhere.
 	AdminAddr string
+	// AdminToken is the secret that opens /admin/rules; "" keeps it closed.
+	AdminToken string
 	// NRSDisabled is set by --nrs-url off: production without records, on
 	// purpose.
 	NRSDisabled bool
@@ -187,10 +189,15 @@ var Env = map[string]string{
 	"max-calculation-bytes": "ASSIST_MAX_CALCULATION_BYTES",
 	"delivery-retention":    "ASSIST_DELIVERY_RETENTION",
 	"admin-addr":            "ASSIST_ADMIN_ADDR",
+	"admin-token":           "ASSIST_ADMIN_TOKEN",
 
 	"agent-relationships-url":     "ASSIST_AGENT_RELATIONSHIPS_URL",
 	"agent-relationships-timeout": "ASSIST_AGENT_RELATIONSHIPS_TIMEOUT",
 }
+
+// MinAdminToken is the shortest admin token accepted: a guessable one
+// would open every rule's numbers.
+const MinAdminToken = 32
 
 // Load parses the flags of "assist serve" (args) with defaults from getenv,
 // and validates the result, reporting every problem at once.
@@ -397,6 +404,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NRSURL != "" && c.NRSAPIKey == "" {
 		errs = append(errs, errors.New("--nrs-api-key is required with --nrs-url"))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminToken {
+		errs = append(errs, fmt.Errorf("--admin-token must be at least %d characters (a random secret, e.g. openssl rand -hex 32)", MinAdminToken))
 	}
 	if c.MaxMessages < 1 || c.MaxMessages > MaxMessagesLimit {
 		errs = append(errs, fmt.Errorf("--max-messages: %d is not from 1 to %d", c.MaxMessages, MaxMessagesLimit))

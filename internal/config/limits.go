@@ -52,6 +52,7 @@ func (c *Config) addLimitFlags(fs *flag.FlagSet, def func(name, fallback string)
 	intVar(&c.MaxCalculationBytes, "max-calculation-bytes", DefaultMaxCalculationBytes, "largest calculation analysed or stored, in bytes (ASSIST_MAX_CALCULATION_BYTES)")
 	durationVar(&c.DeliveryRetention, "delivery-retention", 24*time.Hour, "how long delivered records are kept before they are deleted (ASSIST_DELIVERY_RETENTION)")
 	fs.StringVar(&c.AdminAddr, "admin-addr", def("admin-addr", ""), "listen address of /metrics; empty: off (ASSIST_ADMIN_ADDR)")
+	fs.StringVar(&c.AdminToken, "admin-token", def("admin-token", ""), "secret of the rule authors' dashboard, /admin/rules; empty: off. Give it in the environment, not on the command line (ASSIST_ADMIN_TOKEN)")
 	return l
 }
 

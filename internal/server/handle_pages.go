@@ -145,6 +145,15 @@ func (s *Server) handleSignIn() http.Handler {
 		t := web.Texts(lang)
 		next := safeNext(r.PostFormValue("next"))
 		tok := strings.TrimSpace(r.PostFormValue("token"))
+		if s.isAdminToken(tok) {
+			if next == "/" {
+				next = "/admin/rules"
+			}
+			http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: tok, Path: "/admin", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+				Secure: s.secureCookies(r)})
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
 		problem := ""
 		switch {
 		case tok == "":

@@ -113,6 +113,10 @@ type harnessOptions struct {
 	relationships    server.Relationships // default the store
 	// tracing receives the spans of requests; default a no-op provider.
 	tracing trace.TracerProvider
+	// clock is the time of the service; default a fixed day (today).
+	clock func() time.Time
+	// adminToken opens the dashboard; catalogue is what it shows.
+	adminToken string
 	// records queues NRS submissions (never delivered: no workers) in the
 	// store's transactions, as assist serve with --nrs-url does.
 	records bool
@@ -138,6 +142,9 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 	}
 	tb.Cleanup(func() { db.Close() })
 	clock := func() time.Time { return today }
+	if ho.clock != nil {
+		clock = ho.clock
+	}
 	key, err := auth.NewSigningKey()
 	if err != nil {
 		tb.Fatal(err)
@@ -196,6 +203,8 @@ func newHarness(tb testing.TB, ho harnessOptions) *harness {
 		QueueWait:           ho.queueWait,
 		RequestTimeout:      ho.requestTimeout,
 		Tracing:             ho.tracing,
+		AdminToken:          ho.adminToken,
+		Catalogue:           realCatalogue(tb),
 	}
 	if !ho.production {
 		opts.Issuer = issuer

@@ -18,6 +18,17 @@ import (
 // redirects are not followed, so that each answer can be checked.
 func (h *harness) page(method, path, session string, form url.Values) response {
 	h.t.Helper()
+	return h.pageRequest(method, path, session, form, nil)
+}
+
+// pageWith is a page request with headers of its own.
+func (h *harness) pageWith(method, path string, header http.Header) response {
+	h.t.Helper()
+	return h.pageRequest(method, path, "", nil, header)
+}
+
+func (h *harness) pageRequest(method, path, session string, form url.Values, header http.Header) response {
+	h.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -31,6 +42,9 @@ func (h *harness) page(method, path, session string, form url.Values) response {
 	}
 	if session != "" {
 		req.AddCookie(&http.Cookie{Name: "assist_session", Value: session})
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)

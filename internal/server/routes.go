@@ -31,6 +31,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET "+hmrc.PathFraudValidate, validate)
 	mux.Handle("GET "+hmrc.PathFraudFeedback, s.authenticated(s.handleFraudFeedback()))
 	s.pageRoutes(mux)
+	s.adminRoutes(mux)
 	if s.opts.Sandbox {
 		mux.Handle("POST /test-support/individuals", s.handleCreateIndividual())
 		mux.Handle("POST /test-support/agents", s.handleCreateAgent())

@@ -26,6 +26,7 @@ import (
 	"github.com/open-assist/assist/internal/metrics"
 	"github.com/open-assist/assist/internal/oauth"
 	"github.com/open-assist/assist/internal/report"
+	"github.com/open-assist/assist/internal/rules"
 	"github.com/open-assist/assist/internal/store"
 	"github.com/open-assist/assist/internal/tracing"
 	"github.com/open-assist/assist/internal/web"
@@ -56,6 +57,11 @@ type Options struct {
 	// SupportingAgents lists the endpoints ("produce", "acknowledge") open to
 	// supporting agents.
 	SupportingAgents map[string]bool
+	// AdminToken opens the rule authors' dashboard (/admin/rules); "" keeps
+	// it closed.
+	AdminToken string
+	// Catalogue is the loaded rules, for the dashboard's rule pages.
+	Catalogue *rules.Catalogue
 	// APIStatus is the status of version 1.0 in the API definition.
 	APIStatus string
 	// RequestTimeout bounds the work of one API request (fetching and
