@@ -41,6 +41,10 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 		w.Write(web.Stylesheet())
 	}))
 	mux.Handle("GET /sign-in", s.handleSignInPage())
+	if s.opts.Sandbox {
+		mux.Handle("GET /sign-in/oauth", s.handleOAuthSignIn())
+		mux.Handle("GET /sign-in/callback", s.handleOAuthCallback())
+	}
 	mux.Handle("POST /sign-in", s.handleSignIn())
 	mux.Handle("POST /sign-out", s.handleSignOut())
 	mux.Handle("GET /reports/{reportId}/view", s.handleReportPage())
@@ -128,8 +132,11 @@ func (s *Server) handleSignInPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lang := pageLang(r)
 		t := web.Texts(lang)
-		s.renderPage(w, r, http.StatusOK, "signin", web.SignInPage{Layout: layout(r, lang, t["signInTitle"]),
-			Next: safeNext(r.URL.Query().Get("next")), Sandbox: s.opts.Sandbox})
+		page := web.SignInPage{Layout: layout(r, lang, t["signInTitle"]), Next: safeNext(r.URL.Query().Get("next")), Sandbox: s.opts.Sandbox}
+		if s.opts.Sandbox {
+			page.OAuthURL = "/sign-in/oauth?" + url.Values{"next": {page.Next}, "lang": {t["lang"]}}.Encode()
+		}
+		s.renderPage(w, r, http.StatusOK, "signin", page)
 	})
 }
 

@@ -3,10 +3,12 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -298,5 +300,42 @@ func TestClientsPage(t *testing.T) {
 	}
 	if got := h.page("GET", "/agents/clients", "", nil); got.status != 303 {
 		t.Errorf("clients page signed out = %d, want 303 to sign in", got.status)
+	}
+}
+
+// In the sandbox a customer can sign in to the pages through the sandbox's
+// OAuth pages, with their test user's id and password, and land on their
+// report.
+func TestReportPageOAuthSignIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	u := h.newIndividual(`{}`)
+	id := h.reportOnPage(t, u.AccessToken, u.NINO)
+	c := browser(t)
+	p := get(t, c, h.url+"/reports/"+id+"/view")
+	if !strings.Contains(p.body, `id="oauth-sign-in"`) {
+		t.Fatalf("the sign-in page offers no OAuth sign-in:\n%s", p.body)
+	}
+	oauthLink := regexp.MustCompile(`id="oauth-sign-in" href="([^"]+)"`).FindStringSubmatch(p.body)
+	p = get(t, c, h.url+html.UnescapeString(oauthLink[1]))
+	if !strings.Contains(p.body, `name="userId"`) {
+		t.Fatalf("the OAuth link did not reach the sandbox's sign-in page:\n%s", p.body)
+	}
+	p = postForm(t, c, h.url+"/oauth/sign-in", url.Values{"csrf": {p.csrf(t)}, "userId": {u.UserID}, "password": {u.Password}})
+	p = postForm(t, c, h.url+"/oauth/grant", url.Values{"csrf": {p.csrf(t)}, "decision": {"grant"}})
+	if p.status != 200 || p.url.Path != "/reports/"+id+"/view" || !strings.Contains(p.body, "I have read this report") {
+		t.Fatalf("after granting, the browser is at %s (%d), want the report page:\n%s", p.url, p.status, p.body)
+	}
+	// Refusing brings them back to sign in, without a session.
+	c2 := browser(t)
+	p = get(t, c2, h.url+"/sign-in/oauth?next=/agents/clients")
+	p = postForm(t, c2, h.url+"/oauth/sign-in", url.Values{"csrf": {p.csrf(t)}, "userId": {u.UserID}, "password": {u.Password}})
+	p = postForm(t, c2, h.url+"/oauth/grant", url.Values{"csrf": {p.csrf(t)}, "decision": {"deny"}})
+	if p.url.Path != "/sign-in" {
+		t.Errorf("after refusing, the browser is at %s, want the sign-in page", p.url)
+	}
+	// A callback this browser did not begin is refused.
+	if got := h.page("GET", "/sign-in/callback?code=x&state=y", "", nil); got.status != 303 || strings.Contains(got.header.Get("Set-Cookie"), "assist_session=") {
+		t.Errorf("a stray callback = %d with %q, want 303 back to sign in and no session", got.status, got.header.Get("Set-Cookie"))
 	}
 }

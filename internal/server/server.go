@@ -112,6 +112,7 @@ type Server struct {
 	slots   *slots
 	tracer  trace.Tracer
 	pages   *web.Pages
+	clients pageClients // the pages' own OAuth applications (sandbox)
 }
 
 // New returns a Server, checking that it has what it needs.

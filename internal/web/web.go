@@ -118,6 +118,8 @@ type SignInPage struct {
 	Error string // why the last attempt failed
 	// Sandbox offers test users: a token from POST /test-support/individuals.
 	Sandbox bool
+	// OAuthURL signs in through the sandbox's OAuth pages; "" in production.
+	OAuthURL string
 }
 
 // ErrorPage explains what went wrong, without detail that would help an
