@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -489,4 +490,93 @@ func TestBrowserPagesNeedNoJavaScript(t *testing.T) {
 		html := eval[string](b, "read the page", `document.documentElement.outerHTML`)
 		t.Errorf("the report page has %d scripts or event handlers:\n%s", n, html)
 	}
+}
+
+// A customer signs in to the pages through the sandbox's OAuth pages with
+// their test user's id and password, and lands on their report.
+func TestBrowserOAuthSignIn(t *testing.T) {
+	browserTools(t)
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	u := h.newIndividual(`{}`)
+	id := h.reportOnPage(t, u.AccessToken, u.NINO)
+	b := newTab(t)
+	b.navigate("open the report link", chromedp.Navigate(h.url+"/reports/"+id+"/view"))
+	b.do("wait for the sign-in page", chromedp.WaitVisible(chromedp.ID("oauth-sign-in")))
+	b.navigate("choose the sandbox's sign-in", chromedp.Click(chromedp.ID("oauth-sign-in")))
+	b.do("the OAuth sign-in page", chromedp.WaitVisible(chromedp.ID("userId")))
+	b.checkPage("oauth-sign-in")
+	b.do("enter the test user's id and password",
+		chromedp.SendKeys(chromedp.ID("userId"), u.UserID),
+		chromedp.SendKeys(chromedp.ID("password"), u.Password))
+	b.navigate("sign in", chromedp.Click(chromedp.Search(`//button[normalize-space()="Sign in"]`)))
+	b.do("the grant page", chromedp.WaitVisible(chromedp.Search(`//button[normalize-space()="Grant authority"]`)))
+	b.checkPage("oauth-grant")
+	if status := b.navigate("grant authority", chromedp.Click(chromedp.Search(`//button[normalize-space()="Grant authority"]`))); status != 200 {
+		t.Fatalf("after granting: status %d at %s", status, b.path())
+	}
+	if p := b.path(); p != "/reports/"+id+"/view" {
+		t.Fatalf("after granting, at %s, want the report", p)
+	}
+	if got := b.text("h1"); got != "Check your tax calculation" {
+		t.Errorf("h1 = %q", got)
+	}
+	b.checkPage("report-after-oauth")
+}
+
+// A rule author opens the dashboard: the rule that fired is counted, and a
+// later calculation without the problem raises its resolution rate.
+func TestBrowserDashboard(t *testing.T) {
+	browserTools(t)
+	t.Parallel()
+	const admin = "an-admin-token-long-enough-to-be-a-secret-0123456789"
+	var tick atomic.Int64
+	h := newHarness(t, harnessOptions{adminToken: admin, maxMessages: 10, clock: func() time.Time {
+		return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).Add(time.Duration(tick.Add(1)) * time.Second)
+	}})
+	u := h.newIndividual(`{}`)
+	h.reportOnPage(t, u.AccessToken, u.NINO)
+
+	b := newTab(t)
+	b.navigate("open the dashboard", chromedp.Navigate(h.url+"/admin/rules"))
+	b.signIn(admin)
+	if p := b.path(); p != "/admin/rules" {
+		t.Fatalf("after signing in with the admin token, at %s, want the dashboard", p)
+	}
+	if got := b.text(`[data-rule="HICBC_APPLIES"]`); got != "1 / 1 / 1" {
+		t.Errorf("HICBC_APPLIES reports = %q, want 1 / 1 / 1", got)
+	}
+	if got := b.text(`[data-resolution="HICBC_APPLIES"]`); got != "– (1)" {
+		t.Errorf("HICBC_APPLIES resolution = %q, want – (1): shown once, pending", got)
+	}
+	b.checkPage("dashboard")
+
+	// The customer removes the Child Benefit they do not get, and asks again.
+	data, err := os.ReadFile("testdata/calculation_2025-26_nudges.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calc map[string]any
+	if err := json.Unmarshal(data, &calc); err != nil {
+		t.Fatal(err)
+	}
+	const fixedID = "1c7e1f2a-3b4d-4e5f-8a6b-7c8d9e0f1a2b"
+	delete(calc["calculation"].(map[string]any), "highIncomeChildBenefitCharge")
+	calc["metadata"].(map[string]any)["calculationId"] = fixedID
+	fixed, _ := json.Marshal(calc)
+	if got := h.do("PUT", "/test-support/calculations/"+u.NINO+"/2025-26/"+fixedID, nil, string(fixed)); got.status != 204 {
+		t.Fatalf("put calculation = %d", got.status)
+	}
+	if got := h.do("POST", produce(u.NINO, "2025-26", fixedID), api(u.AccessToken), ""); got.status != 200 {
+		t.Fatalf("produce = %d %s", got.status, got.body)
+	}
+	b.navigate("reload the dashboard", chromedp.Reload())
+	if got := b.text(`[data-resolution="HICBC_APPLIES"]`); got != "100% (0)" {
+		t.Errorf("HICBC_APPLIES resolution after a calculation without it = %q, want 100%% (0)", got)
+	}
+	b.navigate("open the rule", chromedp.Click(chromedp.Search(`//a[normalize-space()="HICBC_APPLIES"]`)))
+	if got := b.text("h1"); got != "HICBC_APPLIES" {
+		t.Errorf("rule page h1 = %q", got)
+	}
+	b.checkPage("rule")
 }

@@ -258,7 +258,7 @@ func (s *Server) handleReportPage() http.Handler {
 		l := layout(r, lang, t["reportTitle"])
 		l.SignedIn, l.CSRF = true, csrfToken(tok)
 		msgs, got := rep.ShownIn(lang)
-		page := web.ReportPage{Layout: l, ID: rep.ID, TaxYear: web.TaxYear(rep.TaxYear),
+		page := web.ReportPage{Layout: l, ID: rep.ID, TaxYear: web.TaxYear(rep.TaxYear, lang),
 			AckAction: "/reports/" + rep.ID + "/acknowledgement?lang=" + t["lang"], JustNow: r.URL.Query().Get("acknowledged") == "1"}
 		if got != lang {
 			page.OnlyIn = got

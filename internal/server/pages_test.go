@@ -148,7 +148,7 @@ func TestReportPage(t *testing.T) {
 
 	// In Welsh, by ?lang=cy and by Accept-Language.
 	welsh := h.page("GET", view+"?lang=cy", u.AccessToken, nil)
-	if !strings.Contains(string(welsh.body), `<html lang="cy"`) || !strings.Contains(string(welsh.body), template(stored.Translation[0].Title)) ||
+	if !strings.Contains(string(welsh.body), `<html lang="cy"`) || !strings.Contains(string(welsh.body), "Blwyddyn dreth 2025 i 2026") || !strings.Contains(string(welsh.body), template(stored.Translation[0].Title)) ||
 		!strings.Contains(string(welsh.body), "Rwyf wedi darllen yr adroddiad hwn") || !strings.Contains(string(welsh.body), "(yn agor mewn tab newydd)") {
 		t.Errorf("the Welsh page lacks the Welsh message %q or chrome:\n%s", stored.Translation[0].Title, welsh.body)
 	}

@@ -150,11 +150,16 @@ func DateTime(t time.Time, lang rules.Lang) string {
 	return t.Format("2 January 2006, 3:04pm")
 }
 
-// TaxYear writes "2025-26" as GOV.UK does: "2025 to 2026".
-func TaxYear(y string) string {
+// TaxYear writes "2025-26" as GOV.UK does: "2025 to 2026", in Welsh
+// "2025 i 2026".
+func TaxYear(y string, lang rules.Lang) string {
 	start, end, ok := strings.Cut(y, "-")
 	if !ok || len(start) != 4 || len(end) != 2 {
 		return y
 	}
-	return start + " to " + start[:2] + end
+	to := " to "
+	if lang == rules.Welsh {
+		to = " i "
+	}
+	return start + to + start[:2] + end
 }
