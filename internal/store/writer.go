@@ -67,8 +67,10 @@ type writer struct {
 	mu     sync.RWMutex
 	closed bool
 	wg     sync.WaitGroup
-	// conn is SQLite's one write connection, kept for the writer.
-	conn *sql.Conn
+	// conn is SQLite's one write connection, kept for the writer, and
+	// stmts its statements, prepared once.
+	conn  *sql.Conn
+	stmts *statements
 	// begun counts transactions begun, so tests can tell when a batch is
 	// closed to newcomers.
 	begun atomic.Int64
@@ -110,6 +112,7 @@ func (db *DB) startWriter(ctx context.Context, queueLen int) error {
 			return fmt.Errorf("store: writer connection: %w", err)
 		}
 		w.conn = conn
+		w.stmts = &statements{db: db.db, m: map[string]*sql.Stmt{}}
 		w.begin = func(ctx context.Context) (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }
 	}
 	w.wg.Add(1)
@@ -223,7 +226,7 @@ func (w *writer) inTx(batch []write) error {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	return runTx(ctx, w.begin, w.dialect, func(tx *Tx) error {
+	return runTx(ctx, w.begin, w.dialect, w.stmts, func(tx *Tx) error {
 		var records []outbox.Record
 		for _, op := range batch {
 			rs, err := op.apply(ctx, tx)
@@ -249,6 +252,7 @@ func (w *writer) close() {
 		close(w.stop)
 	}
 	w.wg.Wait()
+	w.stmts.close()
 	if w.conn != nil {
 		w.conn.Close()
 	}
