@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -98,9 +99,13 @@ func add(fs []finding, code, msg, reason string) []finding {
 // against HMRC's specification 3.3, as HMRC's test validator would.
 // It looks only at headers whose name starts with Gov-, never fails and
 // never quotes a header's value in a message.
-func Validate(h http.Header, now time.Time) *Result {
+func Validate(h http.Header, now time.Time) *Result { return ValidateSent(Collect(h), now) }
+
+// ValidateSent is Validate of headers already collected: a request's, or
+// one kept for validation feedback.
+func ValidateSent(s Sent, now time.Time) *Result {
 	r := &Result{Errors: []Issue{}, Warnings: []Issue{}, Headers: []Header{}, Cross: []Cross{}}
-	sent, names := collect(h)
+	sent, names := s.Values, s.Names
 	if !slices.ContainsFunc(names, isFraudHeader) {
 		r.Code, r.Message = NoHeaders, msgNoHeaders
 		return r
@@ -164,11 +169,23 @@ func Validate(h http.Header, now time.Time) *Result {
 	return r
 }
 
-// collect gathers the Gov-* headers by lower-case name, whatever case they
+// Sent are a request's Gov-* headers: their values by lower-case name, and
+// the names, sorted.
+type Sent struct {
+	Values map[string]string
+	Names  []string
+}
+
+// SentFrom is the Sent of values (as Sent.Values holds them).
+func SentFrom(values map[string]string) Sent {
+	return Sent{Values: values, Names: slices.Sorted(maps.Keys(values))}
+}
+
+// Collect gathers the Gov-* headers by lower-case name, whatever case they
 // were sent in. Repeated headers are joined with commas, as HTTP allows for
 // lists (RFC 9110 §5.3); for a single value that makes it invalid, rightly.
-// names are sorted, so the result does not depend on map order.
-func collect(h http.Header) (map[string]string, []string) {
+// Names are sorted, so the result does not depend on map order.
+func Collect(h http.Header) Sent {
 	keys := make([]string, 0, len(h))
 	for k := range h {
 		if len(k) >= 4 && strings.EqualFold(k[:4], "gov-") {
@@ -195,7 +212,7 @@ func collect(h http.Header) (map[string]string, []string) {
 		sent[name] = old // "" for a name with no values: sent, empty
 	}
 	slices.Sort(names)
-	return sent, names
+	return Sent{Values: sent, Names: names}
 }
 
 func isFraudHeader(name string) bool {

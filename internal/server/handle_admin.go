@@ -60,29 +60,41 @@ func (s *Server) adminOnly(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// stats are every rule's numbers now, for the rules of the loaded
-// catalogue and any other that fired in the window.
-func (s *Server) stats(r *http.Request) ([]insight.Stats, error) {
+// stats are the numbers now of ruleID, or with "" of every rule: those of
+// the loaded catalogue and any other that fired in the window.
+func (s *Server) stats(r *http.Request, ruleID string) ([]insight.Stats, error) {
 	now := s.now().UTC()
 	since := now.Add(-insight.Window)
-	hits, err := s.opts.Store.RuleHits(r.Context(), since)
+	hits, err := s.opts.Store.RuleHits(r.Context(), since, ruleID)
 	if err != nil {
 		return nil, err
 	}
-	follow, err := s.opts.Store.FollowUps(r.Context(), since)
+	follow, err := s.opts.Store.FollowUps(r.Context(), since, ruleID)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	if s.opts.Catalogue != nil {
-		for _, rule := range s.opts.Catalogue.Rules() {
-			ids = append(ids, rule.ID)
+	ids := slices.Collect(maps.Keys(s.catalogue))
+	if ruleID != "" {
+		ids = nil
+		if _, ok := s.catalogue[ruleID]; ok {
+			ids = []string{ruleID}
 		}
 	}
 	return insight.Compute(now, ids, hits, follow), nil
 }
 
-func (s *Server) adminLayout(r *http.Request, title string) web.Layout {
+// catalogueRules indexes the loaded rules by id, for the dashboard.
+func catalogueRules(c *rules.Catalogue) map[string]rules.Rule {
+	out := map[string]rules.Rule{}
+	if c != nil {
+		for _, rule := range c.Rules() {
+			out[rule.ID] = rule
+		}
+	}
+	return out
+}
+
+func adminLayout(title string) web.Layout {
 	return web.Layout{Lang: rules.English, T: web.Texts(rules.English), Title: title}
 }
 
@@ -91,16 +103,15 @@ func (s *Server) handleRulesPage() http.Handler {
 		if !s.adminOnly(w, r) {
 			return
 		}
-		all, err := s.stats(r)
+		all, err := s.stats(r, "")
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "rules dashboard", slog.Any("err", err))
 			s.errorPage(w, r, rules.English, http.StatusServiceUnavailable, "problem", "problemBody")
 			return
 		}
-		page := web.RulesPage{Layout: s.adminLayout(r, "Rules")}
-		severity := s.severities()
+		page := web.RulesPage{Layout: adminLayout("Rules")}
 		for _, st := range all {
-			page.Rows = append(page.Rows, ruleRow(st, severity[st.RuleID], 120, 24))
+			page.Rows = append(page.Rows, ruleRow(st, string(s.catalogue[st.RuleID].Severity), 120, 24))
 		}
 		s.renderPage(w, r, http.StatusOK, "rules", page)
 	})
@@ -112,7 +123,7 @@ func (s *Server) handleRulePage() http.Handler {
 			return
 		}
 		id := r.PathValue("ruleId")
-		all, err := s.stats(r)
+		all, err := s.stats(r, id)
 		var evidence []web.EvidenceRow
 		if err == nil {
 			evidence, err = s.evidence(r, id)
@@ -127,28 +138,14 @@ func (s *Server) handleRulePage() http.Handler {
 			s.errorPage(w, r, rules.English, http.StatusNotFound, "notFound", "notFoundBody")
 			return
 		}
-		page := web.RulePage{Layout: s.adminLayout(r, id), Row: ruleRow(all[i], s.severities()[id], 120, 24), Evidence: evidence}
+		page := web.RulePage{Layout: adminLayout(id), Row: ruleRow(all[i], string(s.catalogue[id].Severity), 120, 24), Evidence: evidence}
 		page.Chart = web.BarChart(all[i].Daily[:], 600, 120, fmt.Sprintf("Reports with %s a day over the last 30 days, at most %d", id, slices.Max(all[i].Daily[:])))
-		if s.opts.Catalogue != nil {
-			for _, rule := range s.opts.Catalogue.Rules() {
-				if rule.ID == id {
-					page.Rule = &rule
-					page.TaxYears = rule.TaxYears.String()
-				}
-			}
+		if rule, ok := s.catalogue[id]; ok {
+			page.Rule = &rule
+			page.TaxYears = rule.TaxYears.String()
 		}
 		s.renderPage(w, r, http.StatusOK, "rule", page)
 	})
-}
-
-func (s *Server) severities() map[string]string {
-	out := map[string]string{}
-	if s.opts.Catalogue != nil {
-		for _, rule := range s.opts.Catalogue.Rules() {
-			out[rule.ID] = string(rule.Severity)
-		}
-	}
-	return out
 }
 
 // ninoLike is a National Insurance number, wherever evidence holds one:

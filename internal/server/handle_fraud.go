@@ -3,12 +3,12 @@ package server
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/open-assist/assist/internal/auth"
+	"github.com/open-assist/assist/internal/config"
 	"github.com/open-assist/assist/internal/fraud"
 	"github.com/open-assist/assist/internal/hmrc"
 )
@@ -36,19 +36,30 @@ func fraudFrom(ctx context.Context) *fraud.Assessment {
 
 // checkHeaders validates the request's fraud prevention headers, keeps the
 // request for validation feedback (without waiting for it to be written),
-// counts and logs the outcome, and returns the assessment the rules read.
-// Headers are advice: nothing here refuses the request, and a store that
-// cannot keep the request only loses feedback.
+// counts and logs the outcome, and, for a produce, returns the assessment
+// the rules read (nil otherwise: only a report is analysed). Headers are
+// advice: nothing here refuses the request, and a store that cannot keep
+// the request only loses feedback.
 func (s *Server) checkHeaders(ctx context.Context, r *http.Request, p *auth.Principal, endpoint string) *fraud.Assessment {
 	now := s.now().UTC()
-	res := fraud.Validate(r.Header, now)
-	prev, err := s.opts.Store.LastDeviceID(ctx, p.Subject)
-	if err != nil {
-		s.log.WarnContext(ctx, "the caller's last device id could not be read", slog.Any("err", err))
+	sent := fraud.Collect(r.Header)
+	res := fraud.ValidateSent(sent, now)
+	var a *fraud.Assessment
+	if endpoint == config.EndpointProduce {
+		// Read before this request is kept, or it would be its own
+		// previous device. Only a request with a device id of its own can
+		// show a change.
+		var prev string
+		if res.DeviceID != "" {
+			var err error
+			if prev, err = s.opts.Store.LastDeviceID(ctx, p.Subject); err != nil {
+				s.log.WarnContext(ctx, "the caller's last device id could not be read", slog.Any("err", err))
+			}
+		}
+		a = fraud.Assess(res, prev)
 	}
-	a := fraud.Assess(res, prev)
 	seen := fraud.Seen{Owner: feedbackOwner(p), Endpoint: endpoint, ConnectionMethod: string(res.Method), Subject: p.Subject,
-		Method: r.Method, Path: r.URL.Path, ReceivedAt: now, Headers: boundedHeaders(r.Header), DeviceID: res.DeviceID}
+		Method: r.Method, Path: r.URL.Path, ReceivedAt: now, Headers: boundedHeaders(sent), DeviceID: res.DeviceID}
 	if !s.opts.Store.RecordSeen(seen) {
 		s.log.DebugContext(ctx, "the write queue is busy: the request was not kept for validation feedback")
 	}
@@ -64,7 +75,7 @@ func (s *Server) checkHeaders(ctx context.Context, r *http.Request, p *auth.Prin
 			codes[i] = e.Code + " " + strings.Join(e.Headers, ",")
 		}
 		s.log.WarnContext(ctx, "invalid fraud prevention headers", slog.String("connection_method", method),
-			slog.String("outcome", res.Code), slog.Any("errors", codes), slog.Int("score", a.Score))
+			slog.String("outcome", res.Code), slog.Any("errors", codes))
 	}
 	return a
 }
@@ -78,13 +89,11 @@ func feedbackOwner(p *auth.Principal) string {
 	return "sub:" + p.Subject
 }
 
-// boundedHeaders are h's Gov-* headers as feedback keeps them.
-func boundedHeaders(h http.Header) map[string]string {
-	all := fraud.GovHeaders(h)
-	names := slices.Sorted(maps.Keys(all))
-	out := make(map[string]string, min(len(all), maxSeenHeaders))
-	for _, n := range names[:min(len(names), maxSeenHeaders)] {
-		v := all[n]
+// boundedHeaders are the Gov-* headers sent, as feedback keeps them.
+func boundedHeaders(sent fraud.Sent) map[string]string {
+	out := make(map[string]string, min(len(sent.Names), maxSeenHeaders))
+	for _, n := range sent.Names[:min(len(sent.Names), maxSeenHeaders)] {
+		v := sent.Values[n]
 		out[n] = v[:min(len(v), maxSeenValue)]
 	}
 	return out
@@ -148,7 +157,7 @@ func (s *Server) handleFraudFeedback() http.Handler {
 
 // feedback is one kept request as validation feedback shows it.
 func feedback(sn fraud.Seen) hmrc.FraudRequest {
-	res := fraud.Validate(fraud.HTTPHeader(sn.Headers), sn.ReceivedAt)
+	res := fraud.ValidateSent(fraud.SentFrom(sn.Headers), sn.ReceivedAt)
 	out := hmrc.FraudRequest{Path: sn.Path, Method: sn.Method, RequestTimestamp: sn.ReceivedAt.UTC().Format("2006-01-02T15:04:05.000Z"),
 		Code: res.Code, Headers: []hmrc.FraudHeader{}, CrossValidation: []hmrc.FraudCross{}}
 	for _, h := range res.Headers {

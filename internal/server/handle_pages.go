@@ -54,13 +54,30 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 
 // pageLang is the page's language: ?lang=, else Accept-Language.
 func pageLang(r *http.Request) rules.Lang {
-	switch r.URL.Query().Get("lang") {
-	case "cy":
-		return rules.Welsh
-	case "en":
-		return rules.English
+	if lang, ok := rules.ParseLang(r.URL.Query().Get("lang")); ok {
+		return lang
 	}
 	return preferredLanguage(r.Header.Values("Accept-Language"))
+}
+
+// langOr is s as a language, or English.
+func langOr(s string) rules.Lang {
+	if lang, ok := rules.ParseLang(s); ok {
+		return lang
+	}
+	return rules.English
+}
+
+// setCookie sets a cookie of the pages: HttpOnly, Secure where it must be
+// (secureCookies); maxAge -1 deletes it.
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, maxAge int, sameSite http.SameSite) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge, HttpOnly: true, SameSite: sameSite,
+		Secure: s.secureCookies(r)})
+}
+
+// startSession makes tok the browser's session.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, tok string) {
+	s.setCookie(w, r, sessionCookie, tok, "/", 0, http.SameSiteStrictMode)
 }
 
 // layout is the frame of a page at r in lang; the language switch keeps
@@ -134,7 +151,7 @@ func (s *Server) handleSignInPage() http.Handler {
 		t := web.Texts(lang)
 		page := web.SignInPage{Layout: layout(r, lang, t["signInTitle"]), Next: safeNext(r.URL.Query().Get("next")), Sandbox: s.opts.Sandbox}
 		if s.opts.Sandbox {
-			page.OAuthURL = "/sign-in/oauth?" + url.Values{"next": {page.Next}, "lang": {t["lang"]}}.Encode()
+			page.OAuthURL = "/sign-in/oauth?" + url.Values{"next": {page.Next}, "lang": {string(lang)}}.Encode()
 		}
 		s.renderPage(w, r, http.StatusOK, "signin", page)
 	})
@@ -145,10 +162,7 @@ func (s *Server) handleSignInPage() http.Handler {
 func (s *Server) handleSignIn() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-		lang := rules.English
-		if r.PostFormValue("lang") == "cy" {
-			lang = rules.Welsh
-		}
+		lang := langOr(r.PostFormValue("lang"))
 		t := web.Texts(lang)
 		next := safeNext(r.PostFormValue("next"))
 		tok := strings.TrimSpace(r.PostFormValue("token"))
@@ -156,8 +170,7 @@ func (s *Server) handleSignIn() http.Handler {
 			if next == "/" {
 				next = "/admin/rules"
 			}
-			http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: tok, Path: "/admin", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-				Secure: s.secureCookies(r)})
+			s.setCookie(w, r, adminCookie, tok, "/admin", 0, http.SameSiteStrictMode)
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
@@ -178,8 +191,7 @@ func (s *Server) handleSignIn() http.Handler {
 				Next: next, Error: t[problem], Sandbox: s.opts.Sandbox})
 			return
 		}
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-			Secure: s.secureCookies(r)})
+		s.startSession(w, r, tok)
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	})
 }
@@ -195,8 +207,7 @@ func (s *Server) handleSignOut() http.Handler {
 			s.errorPage(w, r, pageLang(r), http.StatusForbidden, "badForm", "badFormBody")
 			return
 		}
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-			SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r)})
+		s.setCookie(w, r, sessionCookie, "", "/", -1, http.SameSiteStrictMode)
 		http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
 	})
 }
@@ -206,7 +217,7 @@ func (s *Server) handleSignOut() http.Handler {
 func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, lang rules.Lang) (*auth.Principal, auth.Token) {
 	p, tok := s.session(r)
 	if p == nil {
-		q := url.Values{"next": {r.URL.RequestURI()}, "lang": {web.Texts(lang)["lang"]}}
+		q := url.Values{"next": {r.URL.RequestURI()}, "lang": {string(lang)}}
 		http.Redirect(w, r, "/sign-in?"+q.Encode(), http.StatusSeeOther)
 	}
 	return p, tok
@@ -259,7 +270,7 @@ func (s *Server) handleReportPage() http.Handler {
 		l.SignedIn, l.CSRF = true, csrfToken(tok)
 		msgs, got := rep.ShownIn(lang)
 		page := web.ReportPage{Layout: l, ID: rep.ID, TaxYear: web.TaxYear(rep.TaxYear, lang),
-			AckAction: "/reports/" + rep.ID + "/acknowledgement?lang=" + t["lang"], JustNow: r.URL.Query().Get("acknowledged") == "1"}
+			AckAction: "/reports/" + rep.ID + "/acknowledgement?lang=" + string(lang), JustNow: r.URL.Query().Get("acknowledged") == "1"}
 		if got != lang {
 			page.OnlyIn = got
 		}
@@ -299,7 +310,7 @@ func (s *Server) handleReportAcknowledge() http.Handler {
 			s.errorPage(w, r, lang, http.StatusServiceUnavailable, "problem", "problemBody")
 			return
 		}
-		http.Redirect(w, r, "/reports/"+rep.ID+"/view?acknowledged=1&lang="+web.Texts(lang)["lang"], http.StatusSeeOther)
+		http.Redirect(w, r, "/reports/"+rep.ID+"/view?acknowledged=1&lang="+string(lang), http.StatusSeeOther)
 	})
 }
 

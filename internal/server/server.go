@@ -113,6 +113,8 @@ type Server struct {
 	tracer  trace.Tracer
 	pages   *web.Pages
 	clients pageClients // the pages' own OAuth applications (sandbox)
+	// catalogue is opts.Catalogue's rules by id, for the dashboard.
+	catalogue map[string]rules.Rule
 }
 
 // New returns a Server, checking that it has what it needs.
@@ -176,6 +178,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.pages = pages
+	s.catalogue = catalogueRules(opts.Catalogue)
 	if opts.RateLimit > 0 {
 		s.rate = newRateLimiter(opts.RateLimit, opts.RateBurst, maxRateKeys)
 	}

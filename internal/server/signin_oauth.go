@@ -10,13 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 
 	"github.com/open-assist/assist/internal/hmrc"
 	"github.com/open-assist/assist/internal/oauth"
-	"github.com/open-assist/assist/internal/rules"
-	"github.com/open-assist/assist/internal/web"
 )
 
 // In the sandbox the pages sign people in as HMRC's would: through the
@@ -88,10 +85,9 @@ func (s *Server) handleOAuthSignIn() http.Handler {
 		}
 		state := rand.Text()
 		flow := oauthFlow{ClientID: c.ClientID, Secret: c.ClientSecret, Redirect: base + "/sign-in/callback", State: state,
-			Next: safeNext(r.URL.Query().Get("next")), Lang: web.Texts(lang)["lang"]}
+			Next: safeNext(r.URL.Query().Get("next")), Lang: string(lang)}
 		b, _ := json.Marshal(flow)
-		http.SetCookie(w, &http.Cookie{Name: oauthCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/sign-in", MaxAge: 600,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(r)})
+		s.setCookie(w, r, oauthCookie, base64.RawURLEncoding.EncodeToString(b), "/sign-in", 600, http.SameSiteLaxMode)
 		q := url.Values{"response_type": {"code"}, "client_id": {c.ClientID}, "redirect_uri": {flow.Redirect},
 			"scope": {hmrc.ScopeRead + " " + hmrc.ScopeWrite}, "state": {state}}
 		http.Redirect(w, r, "/oauth/authorize?"+q.Encode(), http.StatusSeeOther)
@@ -110,14 +106,11 @@ func (s *Server) handleOAuthCallback() http.Handler {
 				err = json.Unmarshal(b, &flow)
 			}
 		}
-		lang := rules.English
-		if flow.Lang == "cy" {
-			lang = rules.Welsh
-		}
+		lang := langOr(flow.Lang)
 		q := r.URL.Query()
 		if err != nil || flow.State == "" || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(flow.State)) != 1 || q.Get("code") == "" {
 			// Refused at the grant page, or not a flow this browser began.
-			http.Redirect(w, r, "/sign-in?lang="+web.Texts(lang)["lang"]+"&next="+url.QueryEscape(flow.Next), http.StatusSeeOther)
+			http.Redirect(w, r, "/sign-in?lang="+string(lang)+"&next="+url.QueryEscape(flow.Next), http.StatusSeeOther)
 			return
 		}
 		tok, err := s.opts.OAuth.Token(r.Context(), oauth.TokenRequest{ClientID: flow.ClientID, ClientSecret: flow.Secret,
@@ -127,14 +120,8 @@ func (s *Server) handleOAuthCallback() http.Handler {
 			s.errorPage(w, r, lang, http.StatusBadRequest, "badForm", "badFormBody")
 			return
 		}
-		http.SetCookie(w, &http.Cookie{Name: oauthCookie, Value: "", Path: "/sign-in", MaxAge: -1, HttpOnly: true,
-			SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(r)})
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok.AccessToken, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-			Secure: s.secureCookies(r)})
-		next := flow.Next
-		if !strings.HasPrefix(next, "/") {
-			next = "/"
-		}
-		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+		s.setCookie(w, r, oauthCookie, "", "/sign-in", -1, http.SameSiteLaxMode)
+		s.startSession(w, r, tok.AccessToken)
+		http.Redirect(w, r, safeNext(flow.Next), http.StatusSeeOther)
 	})
 }

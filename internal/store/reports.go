@@ -365,13 +365,13 @@ func (db *DB) LatestReports(ctx context.Context, ninos []string) ([]report.Summa
 	return out, rows.Err()
 }
 
-// RuleHits returns every rule appearance since since, with its report's
-// acknowledgement, oldest first.
-func (db *DB) RuleHits(ctx context.Context, since time.Time) ([]insight.Hit, error) {
+// RuleHits returns every appearance since since of ruleID ("": of every
+// rule), with its report's acknowledgement, oldest first.
+func (db *DB) RuleHits(ctx context.Context, since time.Time, ruleID string) ([]insight.Hit, error) {
 	const q = `SELECT x.rule_id, x.report_id, x.nino, x.tax_year, x.calculation_id, x.created_at, x.shown, a.acknowledged_at
 		FROM report_rules x LEFT JOIN acknowledgements a ON a.report_id = x.report_id
-		WHERE x.created_at >= $1 ORDER BY x.created_at`
-	rows, err := db.query(ctx, q, formatTime(since))
+		WHERE x.created_at >= $1 AND ($2 = '' OR x.rule_id = $2) ORDER BY x.created_at`
+	rows, err := db.query(ctx, q, formatTime(since), ruleID)
 	if err != nil {
 		return nil, fmt.Errorf("select rule hits: %w", err)
 	}
@@ -404,14 +404,15 @@ func (db *DB) RuleHits(ctx context.Context, since time.Time) ([]insight.Hit, err
 }
 
 // FollowUps returns every report since since of the taxpayers (per tax
-// year) shown a rule since then: where the dashboard looks for their next
-// calculation.
-func (db *DB) FollowUps(ctx context.Context, since time.Time) ([]insight.Report, error) {
+// year) shown ruleID ("": any rule) since then: where the dashboard looks
+// for their next calculation.
+func (db *DB) FollowUps(ctx context.Context, since time.Time, ruleID string) ([]insight.Report, error) {
 	const q = `SELECT r.id, r.nino, r.tax_year, r.calculation_id, r.created_at FROM reports r
 		WHERE r.created_at >= $1 AND EXISTS (SELECT 1 FROM report_rules x
-			WHERE x.nino = r.nino AND x.tax_year = r.tax_year AND x.shown = 1 AND x.created_at >= $1)
+			WHERE x.nino = r.nino AND x.tax_year = r.tax_year AND x.shown = 1 AND x.created_at >= $1
+				AND ($2 = '' OR x.rule_id = $2))
 		ORDER BY r.created_at`
-	rows, err := db.query(ctx, q, formatTime(since))
+	rows, err := db.query(ctx, q, formatTime(since), ruleID)
 	if err != nil {
 		return nil, fmt.Errorf("select follow-up reports: %w", err)
 	}

@@ -577,7 +577,7 @@ func TestRuleHits(t *testing.T) {
 		if err := db.CreateReport(ctx, later, report.Proof{}); err != nil {
 			t.Fatal(err)
 		}
-		hits, err := db.RuleHits(ctx, at.Add(-time.Minute))
+		hits, err := db.RuleHits(ctx, at.Add(-time.Minute), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -594,7 +594,7 @@ func TestRuleHits(t *testing.T) {
 		if h := byRule["HICBC_APPLIES"]; h.Shown {
 			t.Errorf("HICBC_APPLIES hit = %+v, want hidden", h)
 		}
-		follow, err := db.FollowUps(ctx, at.Add(-time.Minute))
+		follow, err := db.FollowUps(ctx, at.Add(-time.Minute), "")
 		if err != nil || len(follow) != 2 || follow[1].ID != later.ID || follow[1].CalculationID != "another" {
 			t.Errorf("FollowUps() = %+v, %v; want both reports, the later one last", follow, err)
 		}
@@ -602,7 +602,7 @@ func TestRuleHits(t *testing.T) {
 		if err != nil || len(ev) != 1 || ev[0].Values["share"] != "80%" {
 			t.Errorf("RecentEvidence() = %+v, %v", ev, err)
 		}
-		if hits, err := db.RuleHits(ctx, at.Add(time.Minute)); err != nil || len(hits) != 0 {
+		if hits, err := db.RuleHits(ctx, at.Add(time.Minute), ""); err != nil || len(hits) != 0 {
 			t.Errorf("RuleHits(after) = %+v, %v; want none", hits, err)
 		}
 	})
