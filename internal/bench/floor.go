@@ -3,13 +3,15 @@ package bench
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/open-assist/assist/internal/delivery"
+	"github.com/open-assist/assist/internal/outbox"
 
 	"github.com/open-assist/assist/internal/hmrc"
 )
@@ -20,9 +22,9 @@ const (
 	FloorAcknowledge = "floor acknowledge"
 )
 
-// floorWorkers is how many deliver to each receiver, as the service's
+// floorWorkers is how many deliver to each receiver: the service's
 // default --workers.
-const floorWorkers = 32
+const floorWorkers = outbox.DefaultWorkers
 
 // floor does nothing but the HTTP exchanges a journey needs of any
 // implementation: it answers produce with a report-sized body (or 204 for
@@ -44,19 +46,17 @@ type floor struct {
 // startFloor serves on a loopback port. nrs and events are nil with
 // delivery off; nrsSize and eventSize are the record sizes to send.
 func startFloor(reportSize int, nrs, events *Receiver, nrsSize, eventSize int) (*floor, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
 	pad := max(reportSize-100, 0)
-	f := &floor{url: "http://" + ln.Addr().String(),
-		body: fmt.Appendf(nil, `{"reportId":"r","correlationId":"c","pad":"%s"}`, strings.Repeat("x", pad))}
+	f := &floor{body: fmt.Appendf(nil, `{"reportId":"r","correlationId":"c","pad":"%s"}`, strings.Repeat("x", pad))}
 	if nrs != nil {
 		f.deliver(nrs.URL+"/submission", nrsSize)
 		f.deliver(events.URL+"/events", eventSize)
 	}
-	f.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(f.serve)}
-	go f.srv.Serve(ln)
+	var err error
+	if f.srv, f.url, err = serveLoopback(http.HandlerFunc(f.serve)); err != nil {
+		f.close()
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -65,9 +65,7 @@ func startFloor(reportSize int, nrs, events *Receiver, nrsSize, eventSize int) (
 func (f *floor) deliver(url string, size int) {
 	q := make(chan string, 1<<16)
 	f.records = append(f.records, q)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = floorWorkers
-	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	c := delivery.NewHTTPClient(floorWorkers, 30*time.Second)
 	body := bytes.Repeat([]byte("x"), size)
 	for range floorWorkers {
 		f.wg.Add(1)
@@ -76,7 +74,7 @@ func (f *floor) deliver(url string, size int) {
 			for key := range q {
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Idempotency-Key", key)
+				req.Header.Set(delivery.IdempotencyHeader, key)
 				if resp, err := c.Do(req); err == nil {
 					resp.Body.Close()
 				}
@@ -110,7 +108,9 @@ func (f *floor) record() {
 
 // close stops serving and waits until every queued record is sent.
 func (f *floor) close() {
-	f.srv.Close()
+	if f.srv != nil {
+		f.srv.Close()
+	}
 	for _, q := range f.records {
 		close(q)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/open-assist/assist/internal/delivery"
 )
 
 // maxKeys bounds the keys a receiver remembers, so that a run far longer
@@ -28,19 +30,29 @@ type Receiver struct {
 
 // NewReceiver starts a receiver on a loopback port.
 func NewReceiver() (*Receiver, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	r := &Receiver{keys: map[string]struct{}{}, news: make(chan struct{}, 1)}
+	var err error
+	if r.srv, r.URL, err = serveLoopback(http.HandlerFunc(r.serve)); err != nil {
 		return nil, err
 	}
-	r := &Receiver{URL: "http://" + ln.Addr().String(), keys: map[string]struct{}{}, news: make(chan struct{}, 1)}
-	r.srv = &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 10 * time.Second}
-	go r.srv.Serve(ln)
 	return r, nil
+}
+
+// serveLoopback serves h on a loopback port of its own and returns the
+// server and its base URL.
+func serveLoopback(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv, "http://" + ln.Addr().String(), nil
 }
 
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	n, _ := io.Copy(io.Discard, http.MaxBytesReader(w, req.Body, 16<<20))
-	key := req.Header.Get("Idempotency-Key")
+	key := req.Header.Get(delivery.IdempotencyHeader)
 	if key == "" {
 		http.Error(w, "no Idempotency-Key", http.StatusBadRequest)
 		return

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/open-assist/assist/internal/delivery"
 	"github.com/open-assist/assist/internal/hmrc"
 )
 
@@ -319,16 +320,10 @@ func typicalBodySize(ctx context.Context, c *client, targets []target, l *ledger
 // fixed body of the size of a typical report.
 func limitServer(size int) (*http.Server, string, error) {
 	body := bytes.Repeat([]byte("x"), size)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveLoopback(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(body)
-	})}
-	go srv.Serve(ln)
-	return srv, "http://" + ln.Addr().String(), nil
+	}))
 }
 
 // limitJourney is one request to the limit server, made as produce is.
@@ -345,10 +340,7 @@ func limitJourney(c *client) Journey {
 
 // newClient returns a client whose connections are kept for clients at once.
 func newClient(base string, clients int) *client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = clients * 2
-	tr.MaxIdleConnsPerHost = clients * 2
-	return &client{base: base, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, fraud: fraudHeaders(time.Now())}
+	return &client{base: base, http: delivery.NewHTTPClient(clients*2, 30*time.Second), fraud: fraudHeaders(time.Now())}
 }
 
 // fraudHeaders are a desktop app's valid fraud prevention headers, collected

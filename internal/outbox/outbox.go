@@ -195,13 +195,15 @@ func (c *Config) policy() delivery.Policy {
 
 // Outbox queues and delivers records.
 type Outbox struct {
-	cfg    Config
-	retry  delivery.Policy
-	client *river.Client[*sql.Tx]
-	driver riverdriver.Driver[*sql.Tx]
-	db     *sql.DB
-	log    *slog.Logger
-	// stopBeat ends the heartbeat, and beatDone closes when it has.
+	cfg     Config
+	retry   delivery.Policy
+	client  *river.Client[*sql.Tx]
+	driver  riverdriver.Driver[*sql.Tx]
+	db      *sql.DB
+	log     *slog.Logger
+	started bool // Start ran the workers
+	// stopBeat ends the heartbeat, and beatDone closes when it has; nil
+	// on SQLite, which has none.
 	stopBeat context.CancelFunc
 	beatDone chan struct{}
 	sweeps   atomic.Int64 // heartbeats done, for tests to wait on
@@ -304,30 +306,42 @@ func (o *Outbox) Start(ctx context.Context) error {
 	if o.cfg.Workers == 0 {
 		return nil
 	}
-	if err := o.beat(ctx); err != nil {
-		return err
+	// On SQLite one process delivers: taking every running job at start is
+	// the whole rescue, and a heartbeat would only take the write lock from
+	// the writer every few seconds for nothing.
+	shared := o.cfg.Dialect != "sqlite"
+	if shared {
+		if err := o.beat(ctx); err != nil {
+			return err
+		}
 	}
-	if err := o.rescue(ctx, o.cfg.Dialect == "sqlite"); err != nil {
+	if err := o.rescue(ctx, !shared); err != nil {
 		return err
 	}
 	if err := o.client.Start(ctx); err != nil {
 		return fmt.Errorf("outbox: start: %w", err)
 	}
-	beatCtx, stop := context.WithCancel(ctx)
-	o.stopBeat, o.beatDone = stop, make(chan struct{})
-	go func() { defer close(o.beatDone); o.heartbeat(beatCtx) }()
+	o.started = true
+	if shared {
+		beatCtx, stop := context.WithCancel(ctx)
+		o.stopBeat, o.beatDone = stop, make(chan struct{})
+		go func() { defer close(o.beatDone); o.heartbeat(beatCtx) }()
+	}
 	return nil
 }
 
 // Stop lets running attempts finish (until ctx ends) and stops the workers.
 // An attempt cut short is retried later: nothing is lost.
 func (o *Outbox) Stop(ctx context.Context) error {
-	if o.cfg.Workers == 0 || o.stopBeat == nil {
+	if o.cfg.Workers == 0 || !o.started {
 		return nil
 	}
 	err := o.client.Stop(ctx)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("outbox: stop: %w", err)
+	}
+	if o.stopBeat == nil {
+		return nil // no heartbeat to end or forget (SQLite)
 	}
 	o.stopBeat()
 	<-o.beatDone

@@ -15,25 +15,37 @@ import (
 )
 
 // Record is one record to deliver, as the store queues it beside what it
-// proves.
+// proves. It is encoded when made, in the caller's goroutine, so that the
+// one writer's transaction only executes SQL (an NRS submission carries
+// the whole report, base64-encoded).
 type Record struct {
-	args river.JobArgs
+	kind string
+	args []byte
+	err  error // from encoding, reported when the record is queued
 }
 
 // queue is the River queue of the record's destination.
-func (r Record) queue() string { return destination(r.args.Kind()) }
+func (r Record) queue() string { return destination(r.kind) }
+
+func newRecord(args river.JobArgs) Record {
+	b, err := json.Marshal(args)
+	if err != nil {
+		err = fmt.Errorf("outbox: encode %s: %w", args.Kind(), err)
+	}
+	return Record{kind: args.Kind(), args: b, err: err}
+}
 
 // NRS is the record of a non-repudiation submission.
 func NRS(s nrs.Submission) Record {
 	key := s.Metadata.NotableEvent + ":" + s.Metadata.SearchKeys.ReportID
-	return Record{args: NRSArgs{Submission: s, IdempotencyKey: key}}
+	return newRecord(NRSArgs{Submission: s, IdempotencyKey: key})
 }
 
 // Event is the record of an interaction event; correlationID is
 // the X-CorrelationId of the request that caused it.
 func Event(e events.Event, correlationID string) Record {
 	key := e.EventName + ":" + e.FeedbackID
-	return Record{args: EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID}}
+	return newRecord(EventArgs{Event: e, IdempotencyKey: key, CorrelationID: correlationID})
 }
 
 // Queue inserts records in a caller's transaction, so that a record commits
@@ -98,12 +110,11 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, records []Record) erro
 	}
 	stmt := tx.StmtContext(ctx, q.insert)
 	for _, r := range records {
-		args, err := json.Marshal(r.args)
-		if err != nil {
-			return fmt.Errorf("outbox: encode %s: %w", r.args.Kind(), err)
+		if r.err != nil {
+			return r.err
 		}
-		if _, err := stmt.ExecContext(ctx, string(args), r.args.Kind(), q.maxAttempts, r.queue()); err != nil {
-			return fmt.Errorf("outbox: queue %s: %w", r.args.Kind(), err)
+		if _, err := stmt.ExecContext(ctx, string(r.args), r.kind, q.maxAttempts, r.queue()); err != nil {
+			return fmt.Errorf("outbox: queue %s: %w", r.kind, err)
 		}
 	}
 	return nil
@@ -116,16 +127,15 @@ func (q *Queue) insertRows(ctx context.Context, tx *sql.Tx, records []Record) er
 	fmt.Fprintf(&b, postgresInsert, q.table)
 	params := make([]any, 0, 4*len(records))
 	for i, r := range records {
-		args, err := json.Marshal(r.args)
-		if err != nil {
-			return fmt.Errorf("outbox: encode %s: %w", r.args.Kind(), err)
+		if r.err != nil {
+			return r.err
 		}
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		n := len(params)
 		fmt.Fprintf(&b, postgresRow, n+1, n+2, n+3, n+4)
-		params = append(params, string(args), r.args.Kind(), q.maxAttempts, r.queue())
+		params = append(params, string(r.args), r.kind, q.maxAttempts, r.queue())
 	}
 	if _, err := tx.ExecContext(ctx, b.String(), params...); err != nil {
 		return fmt.Errorf("outbox: queue %d records: %w", len(records), err)

@@ -146,6 +146,24 @@ func newStoredMessage(m rules.Message, hidden bool) storedMessage {
 	return sm
 }
 
+// shownCount is how many of the stored messages were shown (they come
+// first), reading only their flags.
+func shownCount(data string) (int, error) {
+	var msgs []struct {
+		Hidden bool `json:"hidden"`
+	}
+	if err := json.Unmarshal([]byte(data), &msgs); err != nil {
+		return 0, err
+	}
+	shown := 0
+	for i, m := range msgs {
+		if !m.Hidden {
+			shown = i + 1
+		}
+	}
+	return shown, nil
+}
+
 // decodeMessages reads stored messages, and how many of them were shown
 // (they come first).
 func decodeMessages(data string) ([]rules.Message, int, error) {
@@ -350,7 +368,7 @@ func (db *DB) LatestReports(ctx context.Context, ninos []string) ([]report.Summa
 		if s.CreatedAt, err = parseTime(created); err != nil {
 			return nil, err
 		}
-		if _, s.Shown, err = decodeMessages(msgJSON); err != nil {
+		if s.Shown, err = shownCount(msgJSON); err != nil {
 			return nil, fmt.Errorf("decode messages of report %s: %w", s.ID, err)
 		}
 		if acked.Valid {
