@@ -44,8 +44,7 @@ func Handler(g prometheus.Gatherer) http.Handler {
 
 // Outbox is what the outbox's metrics read and hook into.
 type Outbox interface {
-	Counts(ctx context.Context) (map[string]int, error)
-	Backlogs(ctx context.Context) (map[string]outbox.Backlog, error)
+	Stats(ctx context.Context) (map[string]int, map[string]outbox.Backlog, error)
 	SetRecorder(outbox.Recorder)
 }
 
@@ -124,11 +123,7 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	// A scrape waits at most this long for the database.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	counts, err := c.out.Counts(ctx)
-	var backlogs map[string]outbox.Backlog
-	if err == nil {
-		backlogs, err = c.out.Backlogs(ctx)
-	}
+	counts, backlogs, err := c.out.Stats(ctx)
 	if err != nil {
 		c.log.Error("count outbox jobs", slog.Any("err", err))
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)

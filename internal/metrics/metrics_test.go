@@ -18,9 +18,8 @@ type fixedCounts struct {
 	err error
 }
 
-func (f fixedCounts) Counts(context.Context) (map[string]int, error) { return f.m, f.err }
-func (f fixedCounts) Backlogs(context.Context) (map[string]outbox.Backlog, error) {
-	return map[string]outbox.Backlog{}, f.err
+func (f fixedCounts) Stats(context.Context) (map[string]int, map[string]outbox.Backlog, error) {
+	return f.m, map[string]outbox.Backlog{}, f.err
 }
 func (fixedCounts) SetRecorder(outbox.Recorder) {}
 

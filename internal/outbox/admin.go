@@ -100,25 +100,46 @@ func (o *Outbox) Retry(ctx context.Context, id int64) (Job, error) {
 	return toJob(j), nil
 }
 
-// Counts returns how many jobs are in each state but completed, for
-// metrics. Delivered jobs are kept for --delivery-retention, millions of
-// them on a busy day; counting those at every scrape would cost more than
-// the scrape is worth, and the delivery counters say the same.
+// Counts returns how many jobs are in each state but completed.
 func (o *Outbox) Counts(ctx context.Context) (map[string]int, error) {
-	rows, err := o.db.QueryContext(ctx, "SELECT state, count(*) FROM "+o.qualify("river_job")+
-		" WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending', 'discarded', 'cancelled') GROUP BY state")
+	byKind, err := o.countByKind(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for k, n := range byKind {
+		out[k.state] += n
+	}
+	return out, nil
+}
+
+// kindState is a group of jobs counted together.
+type kindState struct{ kind, state string }
+
+// countedStates are the states counted: all but completed. Delivered jobs
+// are kept for --delivery-retention, millions of them on a busy day;
+// counting those at every scrape would cost more than the scrape is worth,
+// and the delivery counters say the same. The query reads them through
+// River's index on state.
+const countedStates = "'available', 'scheduled', 'retryable', 'running', 'pending', 'discarded', 'cancelled'"
+
+// countByKind counts the jobs in countedStates by kind and state, in one
+// query.
+func (o *Outbox) countByKind(ctx context.Context) (map[kindState]int, error) {
+	rows, err := o.db.QueryContext(ctx, "SELECT kind, state, count(*) FROM "+o.qualify("river_job")+
+		" WHERE state IN ("+countedStates+") GROUP BY kind, state")
 	if err != nil {
 		return nil, fmt.Errorf("outbox: count: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int{}
+	out := map[kindState]int{}
 	for rows.Next() {
-		var state string
+		var k kindState
 		var n int
-		if err := rows.Scan(&state, &n); err != nil {
+		if err := rows.Scan(&k.kind, &k.state, &n); err != nil {
 			return nil, fmt.Errorf("outbox: count: %w", err)
 		}
-		out[state] = n
+		out[k] = n
 	}
 	return out, rows.Err()
 }
@@ -173,34 +194,29 @@ type Backlog struct {
 	OldestAge time.Duration
 }
 
-// Backlogs returns each destination's backlog. Its queries read only
-// waiting and dead jobs, through River's index on state, never the
-// delivered ones kept for Retention, so a scrape costs what the backlog
-// holds, not what was delivered.
-func (o *Outbox) Backlogs(ctx context.Context) (map[string]Backlog, error) {
-	out := map[string]Backlog{DestinationNRS: {}, DestinationEvents: {}}
-	rows, err := o.db.QueryContext(ctx, "SELECT kind, state, count(*) FROM "+o.qualify("river_job")+
-		" WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'discarded', 'cancelled') GROUP BY kind, state")
+// Stats returns how many jobs are in each state but completed (as Counts)
+// and each destination's backlog, from one count of the waiting and dead
+// jobs, never the delivered ones kept for Retention, so a scrape costs what
+// the backlog holds, not what was delivered.
+func (o *Outbox) Stats(ctx context.Context) (map[string]int, map[string]Backlog, error) {
+	byKind, err := o.countByKind(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: backlog: %w", err)
+		return nil, nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind, state string
-		var n int
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			return nil, fmt.Errorf("outbox: backlog: %w", err)
-		}
-		b := out[destination(kind)]
-		if state == string(rivertype.JobStateDiscarded) || state == string(rivertype.JobStateCancelled) {
+	counts := map[string]int{}
+	out := map[string]Backlog{DestinationNRS: {}, DestinationEvents: {}}
+	for k, n := range byKind {
+		counts[k.state] += n
+		b := out[destination(k.kind)]
+		switch rivertype.JobState(k.state) {
+		case rivertype.JobStatePending: // not yet due to be delivered
+			continue
+		case rivertype.JobStateDiscarded, rivertype.JobStateCancelled:
 			b.Dead += n
-		} else {
+		default:
 			b.Depth += n
 		}
-		out[destination(kind)] = b
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("outbox: backlog: %w", err)
+		out[destination(k.kind)] = b
 	}
 	for _, kind := range []string{(NRSArgs{}).Kind(), (EventArgs{}).Kind()} {
 		b := out[destination(kind)]
@@ -211,12 +227,12 @@ func (o *Outbox) Backlogs(ctx context.Context) (map[string]Backlog, error) {
 			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStateRunning).
 			OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(1))
 		if err != nil {
-			return nil, fmt.Errorf("outbox: backlog: %w", err)
+			return nil, nil, fmt.Errorf("outbox: backlog: %w", err)
 		}
 		if len(res.Jobs) > 0 {
 			b.OldestAge = max(0, time.Since(res.Jobs[0].CreatedAt))
 		}
 		out[destination(kind)] = b
 	}
-	return out, nil
+	return counts, out, nil
 }

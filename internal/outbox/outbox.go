@@ -365,15 +365,14 @@ func (w *nrsWorker) Work(ctx context.Context, job *river.Job[NRSArgs]) error {
 		// Queued while delivery was on: keep it until it is on again.
 		return errors.New("nrs delivery is off (no --nrs-url)")
 	}
-	start := time.Now()
-	ctx, end := w.o.startDelivery(ctx, DestinationNRS, job.JobRow, job.Args.Submission.Metadata.SearchKeys.ReportID)
-	id, err := w.o.cfg.NRS.Submit(ctx, job.Args.Submission, job.Args.IdempotencyKey)
-	end(&err)
-	w.o.record(DestinationNRS, start, err)
-	if err == nil {
-		w.o.log.InfoContext(ctx, "nrs record delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Submission.Metadata.SearchKeys.ReportID), slog.String("nr_submission_id", id))
-	}
-	return w.o.outcome(ctx, job.JobRow, err)
+	reportID := job.Args.Submission.Metadata.SearchKeys.ReportID
+	return w.o.attempt(ctx, DestinationNRS, job.JobRow, reportID, func(ctx context.Context) error {
+		id, err := w.o.cfg.NRS.Submit(ctx, job.Args.Submission, job.Args.IdempotencyKey)
+		if err == nil {
+			w.o.log.InfoContext(ctx, "nrs record delivered", slog.Int64("job_id", job.ID), slog.String("report_id", reportID), slog.String("nr_submission_id", id))
+		}
+		return err
+	})
 }
 
 type eventWorker struct {
@@ -385,15 +384,24 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 	if w.o.cfg.Events == nil {
 		return errors.New("event delivery is off (no --events-url)")
 	}
+	return w.o.attempt(ctx, DestinationEvents, job.JobRow, job.Args.Event.FeedbackID, func(ctx context.Context) error {
+		err := w.o.cfg.Events.Send(ctx, job.Args.Event, job.Args.IdempotencyKey, job.Args.CorrelationID)
+		if err == nil {
+			w.o.log.InfoContext(ctx, "event delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Event.FeedbackID), slog.String("event", job.Args.Event.EventName))
+		}
+		return err
+	}, attribute.String("assist.correlation_id", job.Args.CorrelationID))
+}
+
+// attempt makes one delivery attempt with send, in its span, records how
+// it went, and tells River what to do next.
+func (o *Outbox) attempt(ctx context.Context, dest string, job *rivertype.JobRow, reportID string, send func(context.Context) error, attrs ...attribute.KeyValue) error {
 	start := time.Now()
-	ctx, end := w.o.startDelivery(ctx, DestinationEvents, job.JobRow, job.Args.Event.FeedbackID, attribute.String("assist.correlation_id", job.Args.CorrelationID))
-	err := w.o.cfg.Events.Send(ctx, job.Args.Event, job.Args.IdempotencyKey, job.Args.CorrelationID)
+	ctx, end := o.startDelivery(ctx, dest, job, reportID, attrs...)
+	err := send(ctx)
 	end(&err)
-	w.o.record(DestinationEvents, start, err)
-	if err == nil {
-		w.o.log.InfoContext(ctx, "event delivered", slog.Int64("job_id", job.ID), slog.String("report_id", job.Args.Event.FeedbackID), slog.String("event", job.Args.Event.EventName))
-	}
-	return w.o.outcome(ctx, job.JobRow, err)
+	o.record(dest, start, err)
+	return o.outcome(ctx, job, err)
 }
 
 // record tells the recorder how an attempt begun at start went.
